@@ -1,0 +1,97 @@
+/**
+ * The sidecar's configuration: one typed tree, defaults in one place, merged
+ * default ← environment ← command line.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { homedir } from "node:os";
+
+/** Everything the sidecar can be told. */
+export interface Config {
+  /** Folder for models and per-project state. */
+  cacheDir: string;
+  /** Path of models.lock. */
+  modelsLock: string;
+  generator: {
+    /** Name of the generator in models.lock. */
+    model: string;
+    /** CPU threads for generation; measured on 2 cores by `deno task bench`. */
+    threads: number;
+    /** Context window in tokens. */
+    contextSize: number;
+    /** Use a GPU when one is found ("auto") or never (false). */
+    gpu: "auto" | false;
+  };
+  completion: {
+    /** Token cap for a single-line completion. */
+    maxTokensSingleLine: number;
+    /** Token cap for a multi-line completion. */
+    maxTokensMultiLine: number;
+    /** Line cap for a multi-line completion. */
+    maxLines: number;
+    /** Characters of text before the cursor put into the prompt. */
+    maxPrefixChars: number;
+    /** Characters of text after the cursor put into the prompt. */
+    maxSuffixChars: number;
+    /** Larger documents are refused with a clear error. */
+    maxDocumentBytes: number;
+    /** How long `complete` waits for models that are still loading. */
+    readyWaitMs: number;
+  };
+}
+
+/** The user's cache directory for ast-complete, per platform convention. */
+export function defaultCacheDir(): string {
+  const own = Deno.env.get("AST_COMPLETE_CACHE_DIR");
+  if (own) return own;
+  const xdg = Deno.env.get("XDG_CACHE_HOME");
+  if (xdg) return join(xdg, "ast-complete");
+  if (Deno.build.os === "darwin") {
+    return join(homedir(), "Library", "Caches", "ast-complete");
+  }
+  if (Deno.build.os === "windows") {
+    return join(Deno.env.get("LOCALAPPDATA") ?? homedir(), "ast-complete");
+  }
+  return join(homedir(), ".cache", "ast-complete");
+}
+
+/** Options that override the defaults, e.g. from the command line. */
+export interface ConfigOverrides {
+  model?: string;
+  threads?: number;
+  cacheDir?: string;
+  modelsLock?: string;
+}
+
+/**
+ * Builds the configuration: defaults, then AST_COMPLETE_* environment
+ * variables, then explicit overrides.
+ *
+ * @param overrides Values that win over everything else.
+ * @returns The merged configuration.
+ */
+export function loadConfig(overrides: ConfigOverrides = {}): Config {
+  const env = (name: string) => Deno.env.get(`AST_COMPLETE_${name}`);
+  const threads = Number(overrides.threads ?? env("THREADS") ?? 2);
+  return {
+    cacheDir: overrides.cacheDir ?? defaultCacheDir(),
+    modelsLock: overrides.modelsLock ?? env("MODELS_LOCK") ??
+      new URL("../../models.lock", import.meta.url).pathname,
+    generator: {
+      model: overrides.model ?? env("MODEL") ?? "qwen2.5-coder-0.5b-instruct-q4_k_m",
+      threads: Number.isInteger(threads) && threads > 0 ? threads : 2,
+      contextSize: 4096,
+      gpu: env("GPU") === "off" ? false : "auto",
+    },
+    completion: {
+      maxTokensSingleLine: 48,
+      maxTokensMultiLine: 160,
+      maxLines: 12,
+      maxPrefixChars: 6000,
+      maxSuffixChars: 1500,
+      maxDocumentBytes: 1024 * 1024,
+      readyWaitMs: 60_000,
+    },
+  } satisfies Config;
+}

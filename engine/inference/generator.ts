@@ -1,0 +1,210 @@
+/**
+ * The generator model through node-llama-cpp: loads a GGUF file, reads its
+ * prompt format from the model (FIM tokens → infill; otherwise its chat
+ * template), and generates one completion at a time with cancellation.
+ */
+import {
+  getLlama,
+  type Llama,
+  LlamaChatSession,
+  LlamaCompletion,
+  type LlamaContext,
+  type LlamaContextSequence,
+  LlamaLogLevel,
+  type LlamaModel,
+  type Token,
+} from "node-llama-cpp";
+import type { Logger } from "../log/mod.ts";
+import {
+  CHAT_SYSTEM_PROMPT,
+  chatUserMessage,
+  type PromptFormat,
+  type PromptInput,
+} from "./prompt.ts";
+
+/** How to load the model. */
+export interface GeneratorOptions {
+  threads: number;
+  contextSize: number;
+  gpu: "auto" | false;
+  log: Logger;
+}
+
+/** One generation. */
+export interface GenerateRequest extends PromptInput {
+  maxTokens: number;
+  /** Called with the text so far; returning true ends generation early. */
+  shouldStop: (text: string) => boolean;
+  /** Aborting it cancels the generation at the next token. */
+  signal: AbortSignal;
+}
+
+/** What came out of a generation. */
+export interface Generation {
+  /** Raw model output, before post-processing. */
+  text: string;
+  /** Tokens in the prompt. */
+  promptTokens: number;
+  /** Prompt tokens the model did not have to evaluate again. */
+  reusedTokens: number;
+  /** Time spent in the model. */
+  generateMs: number;
+}
+
+/** Thrown when a generation is cancelled; not an error to log. */
+export class CancelledError extends Error {
+  override name = "CancelledError";
+  constructor() {
+    super("Request cancelled");
+  }
+}
+
+/** A loaded generator model. Generations run one at a time, in order. */
+export class Generator {
+  /** How this model is prompted. */
+  readonly format: PromptFormat;
+  /** The model's own name, from its metadata. */
+  readonly modelName: string;
+  #llama: Llama;
+  #model: LlamaModel;
+  #context: LlamaContext;
+  #sequence: LlamaContextSequence;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    llama: Llama,
+    model: LlamaModel,
+    context: LlamaContext,
+  ) {
+    this.#llama = llama;
+    this.#model = model;
+    this.#context = context;
+    this.#sequence = context.getSequence();
+    const infill = model.tokens.infill;
+    this.format = infill.prefix != null && infill.suffix != null && infill.middle != null
+      ? "fim"
+      : "chat";
+    this.modelName = String(model.fileInfo.metadata.general?.name ?? "unknown");
+  }
+
+  /**
+   * Loads a GGUF model.
+   *
+   * @throws Error with node-llama-cpp's reason when the file is not a loadable model.
+   */
+  static async load(path: string, options: GeneratorOptions): Promise<Generator> {
+    const log = options.log;
+    const llama = await getLlama({
+      gpu: options.gpu,
+      logLevel: LlamaLogLevel.warn,
+      logger: (level, message) => {
+        const text = message.trim();
+        if (!text) return;
+        if (level === LlamaLogLevel.error || level === LlamaLogLevel.fatal) log.error(text);
+        else if (level === LlamaLogLevel.warn) log.warn(text);
+        else log.debug(text);
+      },
+    });
+    try {
+      const model = await llama.loadModel({ modelPath: path });
+      const context = await model.createContext({
+        contextSize: Math.min(options.contextSize, model.trainContextSize),
+        threads: options.threads,
+        sequences: 1,
+      });
+      return new Generator(llama, model, context);
+    } catch (error) {
+      await llama.dispose();
+      throw error;
+    }
+  }
+
+  /**
+   * Generates a completion. Waits for earlier generations to finish first; a
+   * request cancelled while it waits never reaches the model.
+   *
+   * @throws CancelledError when the signal aborts.
+   */
+  generate(request: GenerateRequest): Promise<Generation> {
+    const run = this.#queue.then(() => this.#generateNow(request));
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #generateNow(request: GenerateRequest): Promise<Generation> {
+    if (request.signal.aborted) throw new CancelledError();
+    const started = performance.now();
+    const stopEarly = new AbortController();
+    let text = "";
+    const options = {
+      maxTokens: request.maxTokens,
+      temperature: 0,
+      signal: AbortSignal.any([request.signal, stopEarly.signal]),
+      stopOnAbortSignal: true,
+      onTextChunk: (chunk: string) => {
+        text += chunk;
+        if (request.shouldStop(text)) stopEarly.abort();
+      },
+    };
+    const cached = this.#sequence.contextTokens;
+    const meter = this.#sequence.tokenMeter;
+    const inputBefore = meter.usedInputTokens;
+    const outputBefore = meter.usedOutputTokens;
+    let promptTokens: number;
+    let reusable = 0;
+    if (this.format === "fim") {
+      const prompt = this.#fimTokens(request);
+      promptTokens = prompt.length;
+      while (reusable < cached.length && cached[reusable] === prompt[reusable]) reusable++;
+      const completion = new LlamaCompletion({ contextSequence: this.#sequence });
+      try {
+        text = await completion.generateCompletion(prompt, options);
+      } finally {
+        completion.dispose();
+      }
+    } else {
+      // A fresh chat per request: completions share nothing but the system prompt.
+      await this.#sequence.clearHistory();
+      const session = new LlamaChatSession({
+        contextSequence: this.#sequence,
+        systemPrompt: CHAT_SYSTEM_PROMPT,
+        autoDisposeSequence: false,
+      });
+      try {
+        text = await session.prompt(chatUserMessage(request), options);
+      } finally {
+        session.dispose({ disposeSequence: false });
+      }
+      const generated = meter.usedOutputTokens - outputBefore;
+      promptTokens = Math.max(0, this.#sequence.nextTokenIndex - generated);
+    }
+    if (request.signal.aborted) throw new CancelledError();
+    const evaluated = meter.usedInputTokens - inputBefore;
+    return {
+      text,
+      promptTokens,
+      // The meter counts what the model evaluated; reuse can be no more than the shared prefix.
+      reusedTokens: Math.max(0, Math.min(reusable, promptTokens - evaluated)),
+      generateMs: performance.now() - started,
+    };
+  }
+
+  /** Prefix-suffix-middle with the model's own FIM tokens. */
+  #fimTokens(input: PromptInput): Token[] {
+    const infill = this.#model.tokens.infill;
+    return [
+      infill.prefix!,
+      ...this.#model.tokenize(input.prefix),
+      infill.suffix!,
+      ...this.#model.tokenize(input.suffix),
+      infill.middle!,
+    ];
+  }
+
+  /** Frees the model and the native library. */
+  async dispose(): Promise<void> {
+    await this.#context.dispose();
+    await this.#model.dispose();
+    await this.#llama.dispose();
+  }
+}

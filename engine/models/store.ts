@@ -1,0 +1,108 @@
+/** Where model files live in the cache, and whether they are intact. */
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import type { LockedModel } from "./lock.ts";
+
+/** The folder holding model files. */
+export function modelsDir(cacheDir: string): string {
+  return join(cacheDir, "models");
+}
+
+/** Where a pinned model's file is expected. */
+export function modelPath(cacheDir: string, model: LockedModel): string {
+  return join(modelsDir(cacheDir), model.file);
+}
+
+/**
+ * Hashes a file with sha256, reading it in large chunks.
+ *
+ * @param onBytes Called with the running count of bytes hashed.
+ * @returns The lowercase hex digest.
+ */
+export async function sha256File(
+  path: string,
+  onBytes?: (bytes: number) => void,
+): Promise<string> {
+  const hash = createHash("sha256");
+  using file = await Deno.open(path, { read: true });
+  const buffer = new Uint8Array(4 * 1024 * 1024);
+  let total = 0;
+  for (;;) {
+    const read = await file.read(buffer);
+    if (read === null) break;
+    hash.update(buffer.subarray(0, read));
+    total += read;
+    onBytes?.(total);
+  }
+  return hash.digest("hex");
+}
+
+/** A model file's condition. */
+export interface ModelFileCheck {
+  state: "present" | "missing" | "corrupt";
+  path: string;
+  /** For "corrupt": what is wrong. */
+  detail?: string;
+}
+
+interface VerifiedStamp {
+  sha256: string;
+  size: number;
+  mtimeMs: number;
+}
+
+/**
+ * Checks a model file against its pin. A full sha256 is computed once and
+ * remembered in a stamp beside the file; later checks compare size and mtime
+ * with the stamp unless `full` is set.
+ */
+export async function checkModelFile(
+  cacheDir: string,
+  model: LockedModel,
+  options: { full?: boolean } = {},
+): Promise<ModelFileCheck> {
+  const path = modelPath(cacheDir, model);
+  let stat: Deno.FileInfo;
+  try {
+    stat = await Deno.stat(path);
+  } catch {
+    return { state: "missing", path };
+  }
+  if (stat.size !== model.size) {
+    return {
+      state: "corrupt",
+      path,
+      detail: `size is ${stat.size} bytes, expected ${model.size}`,
+    };
+  }
+  const mtimeMs = stat.mtime?.getTime() ?? 0;
+  const stampPath = `${path}.verified`;
+  if (!options.full) {
+    const stamp = await readStamp(stampPath);
+    if (
+      stamp?.sha256 === model.sha256 && stamp.size === stat.size &&
+      stamp.mtimeMs === mtimeMs
+    ) {
+      return { state: "present", path };
+    }
+  }
+  const digest = await sha256File(path);
+  if (digest !== model.sha256) {
+    return {
+      state: "corrupt",
+      path,
+      detail: `sha256 is ${digest}, expected ${model.sha256}`,
+    };
+  }
+  const stamp: VerifiedStamp = { sha256: digest, size: stat.size, mtimeMs };
+  await Deno.writeTextFile(stampPath, JSON.stringify(stamp));
+  return { state: "present", path };
+}
+
+async function readStamp(path: string): Promise<VerifiedStamp | undefined> {
+  try {
+    return JSON.parse(await Deno.readTextFile(path)) as VerifiedStamp;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * The completion pipeline, top to bottom: supersede the previous request for
+ * the document → check the input → cut the prompt window at the cursor →
+ * decide single- or multi-line → wait for the model → generate → post-process.
+ *
+ * @module
+ */
+import type { Config } from "./config/mod.ts";
+import { offsetAt } from "./documents/mod.ts";
+import {
+  CancelledError,
+  completionMode,
+  type CursorContext,
+  isFinished,
+  postprocess,
+} from "./inference/mod.ts";
+import type { ModelHost } from "./inference/mod.ts";
+import { type CompleteRequest, ErrorCode, type Position } from "./protocol/mod.ts";
+import { EngineError } from "./protocol/errors.ts";
+
+/** One completion request, with the document's text resolved. */
+export interface CompletionInput {
+  uri: string;
+  /** Path shown to the model, relative to the workspace when possible. */
+  path: string;
+  languageId: string;
+  text: string;
+  position: Position;
+  maxLines?: number;
+}
+
+/** Runs completions against the generator. */
+export class CompletionPipeline {
+  #config: Config;
+  #models: ModelHost;
+  #inFlight = new Map<string, AbortController>();
+
+  constructor(config: Config, models: ModelHost) {
+    this.#config = config;
+    this.#models = models;
+  }
+
+  /**
+   * Completes at a position. A newer request for the same document cancels
+   * this one.
+   *
+   * @throws EngineError for bad input or a model that is not ready;
+   *   CancelledError when cancelled or superseded.
+   */
+  async complete(input: CompletionInput, signal: AbortSignal): Promise<CompleteRequest.Result> {
+    const started = performance.now();
+    this.#inFlight.get(input.uri)?.abort();
+    const controller = new AbortController();
+    this.#inFlight.set(input.uri, controller);
+    const abort = AbortSignal.any([signal, controller.signal]);
+    try {
+      checkDocument(input.text, this.#config.completion.maxDocumentBytes);
+      const offset = offsetAt(input.text, input.position);
+      const limits = this.#config.completion;
+      const prefix = tailWholeLines(input.text.slice(0, offset), limits.maxPrefixChars);
+      const suffix = input.text.slice(offset, offset + limits.maxSuffixChars);
+      const linePrefix = prefix.slice(prefix.lastIndexOf("\n") + 1);
+      const lineEnd = suffix.indexOf("\n");
+      const lineSuffix = lineEnd === -1 ? suffix : suffix.slice(0, lineEnd);
+      const maxLines = input.maxLines ?? limits.maxLines;
+      const mode = completionMode(linePrefix, lineSuffix, maxLines);
+      const promptMs = performance.now() - started;
+
+      const generator = await this.#models.ready(abort, limits.readyWaitMs);
+      const cursor: CursorContext = {
+        prefix,
+        linePrefix,
+        lineSuffix,
+        suffix,
+        mode,
+        maxLines,
+        format: generator.format,
+      };
+      const generation = await generator.generate({
+        prefix,
+        suffix,
+        path: input.path,
+        languageId: input.languageId,
+        maxTokens: mode === "line" ? limits.maxTokensSingleLine : limits.maxTokensMultiLine,
+        shouldStop: (text) => isFinished(text, cursor),
+        signal: abort,
+      });
+      const text = postprocess(generation.text, cursor);
+      return {
+        id: crypto.randomUUID(),
+        items: text ? [{ text, range: { start: input.position, end: input.position } }] : [],
+        timings: {
+          astMs: 0,
+          retrieveMs: 0,
+          promptMs,
+          generateMs: generation.generateMs,
+          totalMs: performance.now() - started,
+          promptTokens: generation.promptTokens,
+          reusedTokens: generation.reusedTokens,
+        },
+      };
+    } catch (error) {
+      if (abort.aborted && !(error instanceof EngineError)) throw new CancelledError();
+      throw error;
+    } finally {
+      if (this.#inFlight.get(input.uri) === controller) this.#inFlight.delete(input.uri);
+    }
+  }
+}
+
+/**
+ * Refuses documents the model cannot use.
+ *
+ * @throws EngineError DocumentTooLarge or InvalidParams for binary content.
+ */
+function checkDocument(text: string, maxBytes: number): void {
+  const bytes = new TextEncoder().encode(text).byteLength;
+  if (bytes > maxBytes) {
+    throw new EngineError(
+      ErrorCode.DocumentTooLarge,
+      `Document too large: ${(bytes / 1e6).toFixed(1)} MB exceeds the ${
+        (maxBytes / 1e6).toFixed(1)
+      } MB limit`,
+    );
+  }
+  if (text.includes("\0")) {
+    throw new EngineError(ErrorCode.InvalidParams, "Binary document: it contains NUL bytes");
+  }
+}
+
+/** The last `maxChars` of a text, starting at a line boundary when it is cut. */
+function tailWholeLines(text: string, maxChars: number): string {
+  if (text.length <= maxChars) return text;
+  const cut = text.slice(-maxChars);
+  const newline = cut.indexOf("\n");
+  return newline === -1 ? cut : cut.slice(newline + 1);
+}

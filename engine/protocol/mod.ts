@@ -1,0 +1,218 @@
+// deno-lint-ignore-file no-namespace -- one namespace per method with its types, as vscode-languageserver-node does
+/**
+ * The sidecar's JSON-RPC protocol: method names, parameter and result types and
+ * error codes. The sidecar and every adapter import this module and nothing else
+ * from engine/.
+ *
+ * @module
+ */
+
+/** Zero-based position in a document, in UTF-16 code units like LSP. */
+export interface Position {
+  /** Zero-based line number. */
+  line: number;
+  /** Zero-based UTF-16 offset in the line. */
+  character: number;
+}
+
+/** A range between two positions; `end` is exclusive. */
+export interface Range {
+  /** First position of the range. */
+  start: Position;
+  /** Position just past the range. */
+  end: Position;
+}
+
+/** Who is on the other end of the connection. */
+export interface ClientInfo {
+  /** The client's name, e.g. "vscode". */
+  name: string;
+  /** The client's version. */
+  version?: string;
+}
+
+/** A model as the sidecar reports it. */
+export interface ModelInfo {
+  /** Its role: "generator" or "embedder". */
+  role: string;
+  /** Its name in models.lock. */
+  name: string;
+  /** Where it is on disk, when it is there. */
+  path?: string;
+  /** The prompt format read from the model: "fim" or "chat". */
+  promptFormat?: "fim" | "chat";
+  /** Whether the file is present and verified. */
+  present: boolean;
+}
+
+/** `initialize`: the first request of a connection. */
+export namespace InitializeRequest {
+  /** The method name. */
+  export const method = "initialize";
+  /** Parameters of `initialize`. */
+  export interface Params {
+    /** Absolute path of the project the client works in. */
+    workspaceRoot: string;
+    /** Who the client is, for the logs. */
+    client?: ClientInfo;
+  }
+  /** Result of `initialize`. */
+  export interface Result {
+    /** The sidecar's name and version. */
+    server: { name: string; version: string };
+    /** The models the sidecar uses. */
+    models: ModelInfo[];
+    /** Language ids the sidecar completes. */
+    languages: string[];
+  }
+}
+
+/** The sidecar's overall state. */
+export type ServerState = "loading" | "ready" | "error";
+
+/** `status`: what the sidecar is doing; also pushed as `status/changed`. */
+export namespace StatusRequest {
+  /** The method name. */
+  export const method = "status";
+  /** Result of `status`. */
+  export interface Result {
+    /** "loading" while models load, "ready" when completions can be served. */
+    state: ServerState;
+    /** The models and whether they are present. */
+    models: ModelInfo[];
+    /** The project index; empty until indexing exists. */
+    index: {
+      files: number;
+      chunks: number;
+      pending: number;
+      state: "idle" | "indexing" | "off";
+    };
+    /** Why the state is "error", with what to do about it. */
+    error?: string;
+  }
+}
+
+/** `status/changed`: pushed to every connection when the status changes. */
+export namespace StatusChangedNotification {
+  /** The method name. */
+  export const method = "status/changed";
+}
+
+/** Parameters shared by the `document/*` notifications. */
+export interface DocumentParams {
+  /** The document's URI (file:// for files on disk). */
+  uri: string;
+  /** Language id as the editor names it ("python", "typescript", ...). */
+  languageId?: string;
+  /** The editor's version of the buffer; older versions are ignored. */
+  version?: number;
+  /** The full text of the buffer. */
+  text?: string;
+}
+
+/** The `document/*` notifications: the client's view of its buffers. */
+export const DocumentNotification = {
+  didOpen: "document/didOpen",
+  didChange: "document/didChange",
+  didClose: "document/didClose",
+  didSave: "document/didSave",
+} as const;
+
+/** `complete`: a completion at a position. */
+export namespace CompleteRequest {
+  /** The method name. */
+  export const method = "complete";
+  /** Parameters of `complete`. */
+  export interface Params {
+    /** The document; its synced text is used unless `text` is given. */
+    uri: string;
+    /** Where the cursor is. */
+    position: Position;
+    /** The document's text, overriding the synced buffer. */
+    text?: string;
+    /** Language id, overriding the synced one or the file extension. */
+    languageId?: string;
+    /** At most this many lines; 1 forces a single-line completion. */
+    maxLines?: number;
+  }
+  /** One suggestion. */
+  export interface Item {
+    /** Text to insert. */
+    text: string;
+    /** The range the text replaces (empty at the cursor for an insertion). */
+    range: Range;
+  }
+  /** Time spent per stage, in milliseconds, and prompt sizes in tokens. */
+  export interface Timings {
+    astMs: number;
+    retrieveMs: number;
+    promptMs: number;
+    generateMs: number;
+    totalMs: number;
+    promptTokens: number;
+    reusedTokens: number;
+  }
+  /** A piece of project context that went into the prompt. */
+  export interface ContextChunk {
+    path: string;
+    startLine: number;
+    endLine: number;
+    score: number;
+  }
+  /** Result of `complete`. */
+  export interface Result {
+    /** Id to quote in `feedback`. */
+    id: string;
+    /** Suggestions, best first; empty when there is nothing worth showing. */
+    items: Item[];
+    /** Where the time went. */
+    timings: Timings;
+    /** The project context used, when there was any. */
+    context?: ContextChunk[];
+  }
+}
+
+/** `feedback`: what the user did with a suggestion. */
+export namespace FeedbackRequest {
+  /** The method name. */
+  export const method = "feedback";
+  /** Parameters of `feedback`. */
+  export interface Params {
+    /** The `id` of the completion result. */
+    id: string;
+    /** What happened to it. */
+    outcome: "accepted" | "rejected" | "partial";
+    /** For "partial": the part that was kept. */
+    acceptedText?: string;
+  }
+}
+
+/** `shutdown`: the sidecar answers, then exits. */
+export namespace ShutdownRequest {
+  /** The method name. */
+  export const method = "shutdown";
+}
+
+/** JSON-RPC error codes the sidecar answers with. */
+export const ErrorCode = {
+  /** The request was not valid JSON. */
+  ParseError: -32700,
+  /** The method does not exist. */
+  MethodNotFound: -32601,
+  /** Parameters are missing or malformed. */
+  InvalidParams: -32602,
+  /** Something failed inside the sidecar. */
+  InternalError: -32603,
+  /** The request was cancelled or superseded by a newer one. */
+  RequestCancelled: -32800,
+  /** The document was never opened and no text was given. */
+  UnknownDocument: -32001,
+  /** Models are still loading past the wait bound. */
+  ModelNotReady: -32002,
+  /** The model file is missing or corrupt; the message names the fix. */
+  ModelMissing: -32003,
+  /** The document is larger than the sidecar will read. */
+  DocumentTooLarge: -32004,
+  /** The workspace is outside the allowed root. */
+  WorkspaceNotAllowed: -32005,
+} as const;

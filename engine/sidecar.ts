@@ -1,0 +1,79 @@
+/**
+ * The composition root: builds every component of the sidecar and passes
+ * typed dependencies in.
+ *
+ * @module
+ */
+import type { Config } from "./config/mod.ts";
+import { KNOWN_LANGUAGES } from "./documents/mod.ts";
+import { Generator, ModelHost } from "./inference/mod.ts";
+import type { Logger } from "./log/mod.ts";
+import { resolveModel } from "./models/mod.ts";
+import { CompletionPipeline } from "./pipeline.ts";
+import type { ModelInfo } from "./protocol/mod.ts";
+import { RpcServer } from "./server/rpc_server.ts";
+
+/** The sidecar's name and version, as reported to clients. */
+export const SERVER_INFO = { name: "ast-complete", version: "0.1.0" } as const;
+
+/**
+ * A model host that resolves the configured generator and loads it.
+ * Loading starts only when `start()` is called.
+ */
+export function createModelHost(config: Config, log: Logger): ModelHost {
+  return new ModelHost(async () => {
+    const model = await resolveModel(config.cacheDir, config.modelsLock, config.generator.model);
+    log.info(`Loading ${model.name} from ${model.path}`);
+    return await Generator.load(model.path, { ...config.generator, log });
+  }, log);
+}
+
+/** What `serve` keeps running. */
+export interface Sidecar {
+  server: RpcServer;
+  models: ModelHost;
+  /** Stops serving, removes the socket and frees the model. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the JSON-RPC server on `socketPath` at once and loads the model in
+ * the background.
+ */
+export async function startSidecar(
+  config: Config,
+  socketPath: string,
+  options: { log: Logger; workspace?: string },
+): Promise<Sidecar> {
+  const { log } = options;
+  const models = createModelHost(config, log);
+  const pipeline = new CompletionPipeline(config, models);
+  const describeModels = (): ModelInfo[] => [{
+    role: "generator",
+    name: config.generator.model,
+    present: models.generator !== undefined,
+    ...(models.generator ? { promptFormat: models.generator.format } : {}),
+  }];
+  const server = new RpcServer({
+    ...SERVER_INFO,
+    cacheDir: config.cacheDir,
+    log,
+    models,
+    pipeline,
+    describeModels,
+    languages: KNOWN_LANGUAGES,
+    allowedRoot: options.workspace,
+    defaultWorkspace: options.workspace ?? Deno.cwd(),
+  });
+  await server.listen(socketPath);
+  log.info(`Listening on ${socketPath}`);
+  models.start();
+  return {
+    server,
+    models,
+    close: async () => {
+      await server.close();
+      await models.dispose();
+    },
+  };
+}

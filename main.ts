@@ -1,0 +1,156 @@
+/**
+ * ast-complete's command line.
+ *
+ *   serve [--workspace DIR] [--model NAME]   the sidecar (default)
+ *   complete FILE:LINE:COL [--json] [--max-lines N] [--model NAME]
+ *   models list | pull [NAME...] | verify [NAME...]
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { resolve } from "node:path";
+import { type Config, loadConfig } from "./engine/config/mod.ts";
+import {
+  createLogger,
+  type Logger,
+  logLevelFromEnv,
+  redirectConsoleToStderr,
+} from "./engine/log/mod.ts";
+
+const USAGE = `Usage: ast-complete [serve] [--workspace DIR] [--model NAME]
+       ast-complete complete FILE:LINE:COL [--json] [--max-lines N] [--model NAME]
+       ast-complete models list | pull [NAME...] | verify [NAME...]`;
+
+const { values: flags, positionals } = parseArgs({
+  args: Deno.args,
+  allowPositionals: true,
+  options: {
+    workspace: { type: "string" },
+    model: { type: "string" },
+    threads: { type: "string" },
+    json: { type: "boolean" },
+    "max-lines": { type: "string" },
+    help: { type: "boolean", short: "h" },
+  },
+});
+const [command = "serve", ...rest] = positionals;
+const log = createLogger(command, logLevelFromEnv());
+
+if (flags.help) {
+  console.log(USAGE);
+  Deno.exit(0);
+}
+const config = loadConfig({
+  model: flags.model,
+  threads: flags.threads === undefined ? undefined : Number(flags.threads),
+});
+
+try {
+  switch (command) {
+    case "serve":
+      await serve(config, log);
+      break;
+    case "complete":
+      await complete(config, log, rest);
+      break;
+    case "models":
+      await models(config, log, rest);
+      break;
+    default:
+      throw new Error(`Unknown command: ${command}\n${USAGE}`);
+  }
+} catch (error) {
+  log.error((error as Error).message);
+  Deno.exit(1);
+}
+
+/** Prints the socket path first, before anything loads, then serves until told to stop. */
+async function serve(config: Config, log: Logger): Promise<void> {
+  const { prepareSocketPath } = await import("./engine/server/socket_path.ts");
+  const socketPath = await prepareSocketPath();
+  Deno.stdout.writeSync(new TextEncoder().encode(`${socketPath}\n`));
+  redirectConsoleToStderr();
+  const { startSidecar } = await import("./engine/sidecar.ts");
+  const workspace = flags.workspace === undefined ? undefined : resolve(flags.workspace);
+  const sidecar = await startSidecar(config, socketPath, { log, workspace });
+  let stopping = false;
+  const stop = async (reason: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`Stopping: ${reason}`);
+    await sidecar.close();
+    Deno.exit(0);
+  };
+  sidecar.server.onShutdown(() => stop("shutdown requested"));
+  Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+  Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
+}
+
+/** One completion at FILE:LINE:COL (1-based), printed to stdout. */
+async function complete(config: Config, log: Logger, args: string[]): Promise<void> {
+  const match = /^(.+):(\d+):(\d+)$/.exec(args[0] ?? "");
+  if (!match) throw new Error(`Expected FILE:LINE:COL (1-based)\n${USAGE}`);
+  const [, file, line, column] = match;
+  const path = resolve(file);
+  const text = await Deno.readTextFile(path);
+  const { createModelHost } = await import("./engine/sidecar.ts");
+  const { CompletionPipeline } = await import("./engine/pipeline.ts");
+  const { languageOf } = await import("./engine/documents/mod.ts");
+  const host = createModelHost(config, log);
+  host.start();
+  try {
+    const result = await new CompletionPipeline(config, host).complete({
+      uri: `file://${path}`,
+      path: file,
+      languageId: languageOf(path),
+      text,
+      position: { line: Number(line) - 1, character: Number(column) - 1 },
+      maxLines: flags["max-lines"] === undefined ? undefined : Number(flags["max-lines"]),
+    }, new AbortController().signal);
+    if (flags.json) console.log(JSON.stringify(result, null, 2));
+    else if (result.items.length > 0) console.log(result.items[0].text);
+    else log.info("No suggestion at this position");
+  } finally {
+    await host.dispose();
+  }
+}
+
+/** Lists, fetches or verifies the models pinned in models.lock. */
+async function models(config: Config, log: Logger, args: string[]): Promise<void> {
+  const { checkModelFile, findModel, pullModel, readModelsLock } = await import(
+    "./engine/models/mod.ts"
+  );
+  const [action = "list", ...names] = args;
+  const lock = await readModelsLock(config.modelsLock);
+  const chosen = names.length > 0 ? names.map((name) => findModel(lock, name)) : lock.models;
+  if (action === "list") {
+    for (const model of chosen) {
+      const check = await checkModelFile(config.cacheDir, model);
+      console.log(
+        [
+          model.name,
+          model.role,
+          model.promptFormat,
+          `${(model.size / 1e6).toFixed(0)} MB`,
+          check.state,
+          check.path,
+        ]
+          .join("\t"),
+      );
+    }
+  } else if (action === "pull") {
+    for (const model of chosen) await pullModel(config.cacheDir, model, { log });
+  } else if (action === "verify") {
+    let failed = 0;
+    for (const model of chosen) {
+      const check = await checkModelFile(config.cacheDir, model, { full: true });
+      console.log(`${model.name}\t${check.state}${check.detail ? `\t${check.detail}` : ""}`);
+      if (check.state !== "present") failed++;
+    }
+    if (failed > 0) {
+      throw new Error(`${failed} model(s) missing or corrupt: run \`deno task models pull\``);
+    }
+  } else {
+    throw new Error(`Unknown models action: ${action} (expected list, pull or verify)`);
+  }
+}

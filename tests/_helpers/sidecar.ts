@@ -1,0 +1,120 @@
+/**
+ * Test helpers: spawn the real sidecar exactly as `deno task start` does and
+ * talk to it with vscode-jsonrpc over its Unix socket.
+ */
+import { connect, type Socket } from "node:net";
+import { join } from "node:path";
+import {
+  createMessageConnection,
+  type MessageConnection,
+  SocketMessageReader,
+  SocketMessageWriter,
+} from "vscode-jsonrpc/node";
+import { modelsDir } from "../../engine/models/store.ts";
+import { defaultCacheDir } from "../../engine/config/mod.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+/** The `deno run` flags of a task in deno.json, so tests use the same permissions. */
+export async function taskRunFlags(task: string): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
+  const words = (config.tasks[task] as string).split(/\s+/);
+  return words.slice(2).filter((word) => word.startsWith("--"));
+}
+
+/** A throwaway cache whose models folder is the user's real one (models pulled once). */
+export async function tempCacheDir(): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "ast-complete-cache-" });
+  await Deno.symlink(modelsDir(defaultCacheDir()), join(dir, "models"));
+  return dir;
+}
+
+/** A running sidecar child process. */
+export interface SpawnedSidecar {
+  child: Deno.ChildProcess;
+  /** The socket path, predicted from the pid before the sidecar prints it. */
+  expectedSocketPath: string;
+  /** Resolves to the first stdout line. */
+  firstLine: Promise<string>;
+  /** Resolves to all of stdout once the process exits. */
+  stdout: Promise<string>;
+  /** Resolves to all of stderr once the process exits. */
+  stderr: Promise<string>;
+  runtimeDir: string;
+  cacheDir: string;
+}
+
+/** Starts `main.ts serve` with the `start` task's flags. */
+export async function spawnSidecar(
+  options: { model?: string; workspace?: string; cacheDir?: string } = {},
+): Promise<SpawnedSidecar> {
+  const runtimeDir = await Deno.makeTempDir({ prefix: "ast-complete-run-" });
+  const cacheDir = options.cacheDir ?? await tempCacheDir();
+  const args = ["run", ...await taskRunFlags("start"), join(ROOT, "main.ts"), "serve"];
+  if (options.model) args.push("--model", options.model);
+  if (options.workspace) args.push("--workspace", options.workspace);
+  const child = new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: ROOT,
+    env: { XDG_RUNTIME_DIR: runtimeDir, AST_COMPLETE_CACHE_DIR: cacheDir, NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const first = Promise.withResolvers<string>();
+  const firstLine = first.promise;
+  const stdout = (async () => {
+    let text = "";
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+      text += chunk;
+      if (text.includes("\n")) first.resolve(text.slice(0, text.indexOf("\n")));
+    }
+    first.resolve(text);
+    return text;
+  })();
+  const stderr = new Response(child.stderr).text();
+  return {
+    child,
+    expectedSocketPath: join(runtimeDir, `ast-complete-${Deno.uid()}`, `sidecar-${child.pid}.sock`),
+    firstLine,
+    stdout,
+    stderr,
+    runtimeDir,
+    cacheDir,
+  };
+}
+
+/** Connects to a Unix socket, retrying until it exists; returns the socket and the attempts made. */
+export async function connectWithRetry(
+  path: string,
+  child?: Deno.ChildProcess,
+  timeoutMs = 30_000,
+): Promise<{ socket: Socket; attempts: number }> {
+  const deadline = Date.now() + timeoutMs;
+  let exited = false;
+  child?.status.then(() => exited = true);
+  for (let attempts = 1;; attempts++) {
+    if (exited) throw new Error(`The sidecar exited before ${path} accepted a connection`);
+    try {
+      const socket = await new Promise<Socket>((resolve, reject) => {
+        const socket = connect(path);
+        socket.once("connect", () => resolve(socket));
+        socket.once("error", reject);
+      });
+      return { socket, attempts };
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+}
+
+/** A JSON-RPC connection over a connected socket. */
+export function rpc(socket: Socket): MessageConnection {
+  const connection = createMessageConnection(
+    new SocketMessageReader(socket),
+    new SocketMessageWriter(socket),
+  );
+  connection.listen();
+  return connection;
+}
