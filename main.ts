@@ -16,6 +16,7 @@ import {
   logLevelFromEnv,
   redirectConsoleToStderr,
 } from "./engine/log/mod.ts";
+import type { Sidecar } from "./engine/sidecar.ts";
 
 const USAGE = `Usage: ast-complete [serve] [--workspace DIR] [--model NAME]
        ast-complete complete FILE:LINE:COL [--json] [--max-lines N] [--model NAME]
@@ -70,20 +71,25 @@ async function serve(config: Config, log: Logger): Promise<void> {
   const socketPath = await prepareSocketPath();
   Deno.stdout.writeSync(new TextEncoder().encode(`${socketPath}\n`));
   redirectConsoleToStderr();
-  const { startSidecar } = await import("./engine/sidecar.ts");
   const workspace = flags.workspace === undefined ? undefined : resolve(flags.workspace);
-  const sidecar = await startSidecar(config, socketPath, { log, workspace });
+  // Signals are handled from the first moment, even while the server is starting.
+  let starting: Promise<Sidecar | undefined> | undefined;
   let stopping = false;
   const stop = async (reason: string) => {
     if (stopping) return;
     stopping = true;
     log.info(`Stopping: ${reason}`);
-    await sidecar.close();
+    await (await starting)?.close();
     Deno.exit(0);
   };
-  sidecar.server.onShutdown(() => stop("shutdown requested"));
   Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
   Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
+  const { startSidecar } = await import("./engine/sidecar.ts");
+  starting = startSidecar(config, socketPath, { log, workspace }).catch((error) => {
+    log.error(`Cannot serve: ${error.message}`);
+    Deno.exit(1);
+  });
+  (await starting)?.server.onShutdown(() => stop("shutdown requested"));
 }
 
 /** One completion at FILE:LINE:COL (1-based), printed to stdout. */

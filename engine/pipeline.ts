@@ -81,6 +81,7 @@ export class CompletionPipeline {
         suffix,
         path: input.path,
         languageId: input.languageId,
+        multiline: mode === "block",
         maxTokens: mode === "line" ? limits.maxTokensSingleLine : limits.maxTokensMultiLine,
         shouldStop: (text) => isFinished(text, cursor),
         signal: abort,

@@ -13,6 +13,8 @@ export interface PromptInput {
   path: string;
   /** Language id, e.g. "python". */
   languageId: string;
+  /** Whether the completion may span several lines. */
+  multiline: boolean;
 }
 
 /** Marks the cursor in the chat prompt; removed from answers that echo it. */
@@ -20,17 +22,20 @@ export const CURSOR_MARKER = "<CURSOR>";
 
 /** The system prompt of the chat format. */
 export const CHAT_SYSTEM_PROMPT =
-  "You are a code completion engine inside an editor. You are shown a file with the cursor marked " +
-  `${CURSOR_MARKER}. Reply with only the code to insert at the cursor: no explanation, ` +
-  "no markdown, and do not repeat the code before or after the cursor.";
+  "You complete code in an editor. Reply with code in one code block, nothing else.";
 
 /**
- * The user message of the chat format: the file with the cursor marked.
+ * The user message of the chat format: the file in a code block with the
+ * cursor marked. Small chat models fill in a whole line far more reliably
+ * than they write a fragment, so they are asked for the line; the
+ * post-processing keeps only what is new.
  *
  * @returns The message text.
  */
 export function chatUserMessage(input: PromptInput): string {
-  return `File ${input.path} (${input.languageId}):\n` +
-    `${input.prefix}${CURSOR_MARKER}${input.suffix}\n\n` +
-    `Complete the code at ${CURSOR_MARKER}.`;
+  const task = input.multiline
+    ? `Write the code that belongs at ${CURSOR_MARKER}.`
+    : `Write the complete line that contains ${CURSOR_MARKER}, with ${CURSOR_MARKER} replaced by the missing code.`;
+  return `\`\`\`${input.languageId}\n${input.prefix}${CURSOR_MARKER}${input.suffix}\n\`\`\`\n` +
+    `File: ${input.path}. ${task}`;
 }

@@ -12,6 +12,7 @@ import {
 } from "vscode-jsonrpc/node";
 import { modelsDir } from "../../engine/models/store.ts";
 import { defaultCacheDir } from "../../engine/config/mod.ts";
+import { StatusRequest } from "../../engine/protocol/mod.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -46,9 +47,15 @@ export interface SpawnedSidecar {
 
 /** Starts `main.ts serve` with the `start` task's flags. */
 export async function spawnSidecar(
-  options: { model?: string; workspace?: string; cacheDir?: string } = {},
+  options: {
+    model?: string;
+    workspace?: string;
+    cacheDir?: string;
+    env?: { XDG_RUNTIME_DIR: string };
+  } = {},
 ): Promise<SpawnedSidecar> {
-  const runtimeDir = await Deno.makeTempDir({ prefix: "ast-complete-run-" });
+  const runtimeDir = options.env?.XDG_RUNTIME_DIR ??
+    await Deno.makeTempDir({ prefix: "ast-complete-run-" });
   const cacheDir = options.cacheDir ?? await tempCacheDir();
   const args = ["run", ...await taskRunFlags("start"), join(ROOT, "main.ts"), "serve"];
   if (options.model) args.push("--model", options.model);
@@ -117,4 +124,32 @@ export function rpc(socket: Socket): MessageConnection {
   );
   connection.listen();
   return connection;
+}
+
+/** Polls `status` until the sidecar reports `state` (or fails after `timeoutMs`). */
+export async function waitForState(
+  connection: MessageConnection,
+  state: "ready" | "error",
+  timeoutMs = 120_000,
+): Promise<StatusRequest.Result> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await connection.sendRequest<StatusRequest.Result>(StatusRequest.method, {});
+    if (status.state === state) return status;
+    if (Date.now() > deadline) {
+      throw new Error(`Status stayed ${status.state}, expected ${state}: ${status.error ?? ""}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Asks the sidecar to shut down and returns its exit code. */
+export async function shutdown(
+  connection: MessageConnection,
+  sidecar: SpawnedSidecar,
+): Promise<number> {
+  await connection.sendRequest("shutdown", {});
+  connection.dispose();
+  const { code } = await sidecar.child.status;
+  return code;
 }
