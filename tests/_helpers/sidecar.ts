@@ -2,6 +2,7 @@
  * Test helpers: spawn the real sidecar exactly as `deno task start` does and
  * talk to it with vscode-jsonrpc over its Unix socket.
  */
+import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import {
@@ -16,11 +17,15 @@ import { StatusRequest } from "../../engine/protocol/mod.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
-/** The `deno run` flags of a task in deno.json, so tests use the same permissions. */
-export async function taskRunFlags(task: string): Promise<string[]> {
+/**
+ * A deno.json task's command after `deno` (e.g. `run --allow-read ... main.ts serve`),
+ * with its script made absolute, so tests run exactly what the task runs.
+ */
+export async function taskArgs(task: string): Promise<string[]> {
   const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
   const words = (config.tasks[task] as string).split(/\s+/);
-  return words.slice(2).filter((word) => word.startsWith("--"));
+  assert.equal(words[0], "deno", `task ${task} runs deno directly`);
+  return words.slice(1).map((word) => word.endsWith(".ts") ? join(ROOT, word) : word);
 }
 
 /** A throwaway cache whose models folder is the user's real one (models pulled once). */
@@ -57,7 +62,7 @@ export async function spawnSidecar(
   const runtimeDir = options.env?.XDG_RUNTIME_DIR ??
     await Deno.makeTempDir({ prefix: "ast-complete-run-" });
   const cacheDir = options.cacheDir ?? await tempCacheDir();
-  const args = ["run", ...await taskRunFlags("start"), join(ROOT, "main.ts"), "serve"];
+  const args = await taskArgs("start");
   if (options.model) args.push("--model", options.model);
   if (options.workspace) args.push("--workspace", options.workspace);
   const child = new Deno.Command(Deno.execPath(), {

@@ -1,0 +1,103 @@
+/**
+ * The generator on tiny generated GGUF models: the prompt format is read from
+ * the model, generations are cancellable and run one at a time. Tiny models
+ * test the plumbing only; their text is noise.
+ */
+import assert from "node:assert/strict";
+import { CancelledError, Generator } from "../../engine/inference/mod.ts";
+import { createLogger } from "../../engine/log/mod.ts";
+import { CHATML_TEMPLATE, writeTinyModel } from "../_helpers/gguf_writer.ts";
+
+const log = createLogger("test", "error");
+const options = { threads: 1, contextSize: 512, gpu: false as const, log };
+const request = {
+  prefix: "def x(",
+  suffix: ")\n",
+  path: "a.py",
+  languageId: "python",
+  multiline: false,
+  maxTokens: 8,
+  shouldStop: () => false,
+};
+
+Deno.test("Generator.load() picks FIM for a model with FIM tokens", async () => {
+  const generator = await Generator.load(await writeTinyModel({ fim: true }), options);
+  try {
+    assert.equal(generator.format, "fim");
+    assert.equal(generator.modelName, "tiny-fim");
+    const generation = await generator.generate({
+      ...request,
+      signal: new AbortController().signal,
+    });
+    assert.equal(typeof generation.text, "string");
+    // <|fim_prefix|> + prefix + <|fim_suffix|> + suffix + <|fim_middle|>
+    assert.ok(generation.promptTokens >= 3 + 2, `prompt tokens: ${generation.promptTokens}`);
+  } finally {
+    await generator.dispose();
+  }
+});
+
+Deno.test("Generator.load() picks the chat template for a model without FIM tokens", async () => {
+  const path = await writeTinyModel({ fim: false, chatTemplate: CHATML_TEMPLATE });
+  const generator = await Generator.load(path, options);
+  try {
+    assert.equal(generator.format, "chat");
+    const generation = await generator.generate({
+      ...request,
+      signal: new AbortController().signal,
+    });
+    assert.ok(generation.promptTokens > 10, "the chat prompt holds the system and user messages");
+  } finally {
+    await generator.dispose();
+  }
+});
+
+Deno.test("Generator.generate() throws CancelledError when aborted before or during generation", async () => {
+  const generator = await Generator.load(await writeTinyModel({ fim: true }), options);
+  try {
+    const before = new AbortController();
+    before.abort();
+    await assert.rejects(generator.generate({ ...request, signal: before.signal }), CancelledError);
+    const during = new AbortController();
+    await assert.rejects(
+      generator.generate({
+        ...request,
+        maxTokens: 64,
+        signal: during.signal,
+        shouldStop: () => {
+          during.abort();
+          return false;
+        },
+      }),
+      CancelledError,
+    );
+    // The generator still works after a cancellation.
+    const after = await generator.generate({ ...request, signal: new AbortController().signal });
+    assert.ok(after.promptTokens > 0);
+  } finally {
+    await generator.dispose();
+  }
+});
+
+Deno.test("Generator.generate() runs concurrent requests one after another", async () => {
+  const generator = await Generator.load(await writeTinyModel({ fim: true }), options);
+  try {
+    const finished: number[] = [];
+    await Promise.all(
+      [1, 2, 3].map((index) =>
+        generator.generate({ ...request, signal: new AbortController().signal }).then(() => {
+          finished.push(index);
+        })
+      ),
+    );
+    assert.deepEqual(finished, [1, 2, 3]);
+  } finally {
+    await generator.dispose();
+  }
+});
+
+Deno.test("Generator.load() rejects a file that is not a GGUF model", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".gguf" });
+  await Deno.writeTextFile(path, "this is not a model");
+  await assert.rejects(Generator.load(path, options));
+});
