@@ -37,8 +37,16 @@ function startServer() {
       const index = Number(simple[1]) - 1;
       return Response.json({
         files: [
-          { filename: `fake_part${index + 1}-0.9-py3-none-any.whl`, url: `${url.origin}/files/old.whl`, size: 1 },
-          { filename: `fake_part${index + 1}-1.0.tar.gz`, url: `${url.origin}/files/sdist`, size: 1 },
+          {
+            filename: `fake_part${index + 1}-0.9-py3-none-any.whl`,
+            url: `${url.origin}/files/old.whl`,
+            size: 1,
+          },
+          {
+            filename: `fake_part${index + 1}-1.0.tar.gz`,
+            url: `${url.origin}/files/sdist`,
+            size: 1,
+          },
           {
             filename: `fake_part${index + 1}-1.0-py3-none-any.whl`,
             url: `${url.origin}/files/${index}.whl`,

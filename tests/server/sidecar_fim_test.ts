@@ -175,61 +175,51 @@ Deno.test("sidecar serves real FIM completions over its socket", async (t) => {
   });
 
   await t.step("bad requests get clear errors and the server stays up", async () => {
-    await rejectsWith(connection.sendRequest("no/such/method", {}), ErrorCode.MethodNotFound);
-    await rejectsWith(
-      connection.sendRequest(CompleteRequest.method, { position: { line: 0, character: 0 } }),
-      ErrorCode.InvalidParams,
-      /"uri"/,
-    );
-    await rejectsWith(
-      connection.sendRequest(CompleteRequest.method, {
-        uri: "file:///x.py",
-        text: "a",
-        position: { line: -1 },
-      }),
-      ErrorCode.InvalidParams,
-      /position/,
-    );
-    await rejectsWith(
-      complete(connection, {
-        uri: "file:///x.py",
-        text: "a = 1\n",
-        position: { line: 9, character: 0 },
-      }),
-      ErrorCode.InvalidParams,
-      /past the end of the document/,
-    );
-    await rejectsWith(
-      complete(connection, {
-        uri: "file:///x.py",
-        text: "a = 1\n",
-        position: { line: 0, character: 40 },
-      }),
-      ErrorCode.InvalidParams,
-      /past the end of the line/,
-    );
-    await rejectsWith(
-      complete(connection, { uri: "file:///never-opened.py", position: { line: 0, character: 0 } }),
-      ErrorCode.UnknownDocument,
-    );
-    await rejectsWith(
-      complete(connection, {
-        uri: "file:///huge.py",
-        text: "x = 1\n".repeat(5 * 1024 * 1024 / 6),
-        position: { line: 0, character: 0 },
-      }),
-      ErrorCode.DocumentTooLarge,
-      /5\.\d MB exceeds/,
-    );
-    await rejectsWith(
-      complete(connection, {
-        uri: "file:///blob.bin",
-        text: "\0\x01\x02",
-        position: { line: 0, character: 0 },
-      }),
-      ErrorCode.InvalidParams,
-      /Binary/,
-    );
+    const origin = { line: 0, character: 0 };
+    const badRequests: [string, unknown, number, RegExp][] = [
+      ["no/such/method", {}, ErrorCode.MethodNotFound, /no\/such\/method/],
+      ["complete", { position: origin }, ErrorCode.InvalidParams, /"uri"/],
+      [
+        "complete",
+        { uri: "file:///x.py", text: "a", position: { line: -1 } },
+        ErrorCode.InvalidParams,
+        /"position"/,
+      ],
+      [
+        "complete",
+        { uri: "file:///x.py", text: "a = 1\n", position: { line: 9, character: 0 } },
+        ErrorCode.InvalidParams,
+        /past the end of the document/,
+      ],
+      [
+        "complete",
+        { uri: "file:///x.py", text: "a = 1\n", position: { line: 0, character: 40 } },
+        ErrorCode.InvalidParams,
+        /past the end of the line/,
+      ],
+      [
+        "complete",
+        { uri: "file:///never-opened.py", position: origin },
+        ErrorCode.UnknownDocument,
+        /didOpen/,
+      ],
+      [
+        "complete",
+        { uri: "file:///huge.py", text: "x = 1\n".repeat(5 * 1024 * 1024 / 6), position: origin },
+        ErrorCode.DocumentTooLarge,
+        /5\.\d MB exceeds/,
+      ],
+      [
+        "complete",
+        { uri: "file:///blob.bin", text: "\0\x01\x02", position: origin },
+        ErrorCode.InvalidParams,
+        /Binary/,
+      ],
+      ["feedback", { id: 3 }, ErrorCode.InvalidParams, /"id"/],
+    ];
+    for (const [method, params, code, message] of badRequests) {
+      await rejectsWith(connection.sendRequest(method, params), code, message);
+    }
     const status = await connection.sendRequest<StatusRequest.Result>(StatusRequest.method, {});
     assert.equal(status.state, "ready");
   });
