@@ -67,29 +67,30 @@ try {
 
 /** Prints the socket path first, before anything loads, then serves until told to stop. */
 async function serve(config: Config, log: Logger): Promise<void> {
-  const { prepareSocketPath } = await import("./engine/server/socket_path.ts");
-  const socketPath = await prepareSocketPath();
-  Deno.stdout.writeSync(new TextEncoder().encode(`${socketPath}\n`));
-  redirectConsoleToStderr();
-  const workspace = flags.workspace === undefined ? undefined : resolve(flags.workspace);
-  // Signals are handled from the first moment, even while the server is starting.
-  let starting: Promise<Sidecar | undefined> | undefined;
+  // Signals are handled from the first moment; a stop waits for start-up to finish, then closes.
+  const started = Promise.withResolvers<Sidecar>();
   let stopping = false;
   const stop = async (reason: string) => {
     if (stopping) return;
     stopping = true;
     log.info(`Stopping: ${reason}`);
-    await (await starting)?.close();
+    await (await started.promise).close();
     Deno.exit(0);
   };
   Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
   Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
+  const { prepareSocketPath } = await import("./engine/server/socket_path.ts");
+  const socketPath = await prepareSocketPath();
+  Deno.stdout.writeSync(new TextEncoder().encode(`${socketPath}\n`));
+  redirectConsoleToStderr();
+  const workspace = flags.workspace === undefined ? undefined : resolve(flags.workspace);
   const { startSidecar } = await import("./engine/sidecar.ts");
-  starting = startSidecar(config, socketPath, { log, workspace }).catch((error) => {
+  const sidecar = await startSidecar(config, socketPath, { log, workspace }).catch((error) => {
     log.error(`Cannot serve: ${error.message}`);
     Deno.exit(1);
   });
-  (await starting)?.server.onShutdown(() => stop("shutdown requested"));
+  started.resolve(sidecar);
+  sidecar.server.onShutdown(() => stop("shutdown requested"));
 }
 
 /** One completion at FILE:LINE:COL (1-based), printed to stdout. */

@@ -78,14 +78,7 @@ export class RpcServer {
   constructor(options: RpcServerOptions) {
     this.#options = options;
     this.#server = createServer((socket) => this.#accept(socket));
-    options.models.onChange(() => {
-      const status = this.#status();
-      for (const connection of this.#connections) {
-        connection.sendNotification(StatusChangedNotification.method, status).catch(() =>
-          undefined
-        );
-      }
-    });
+    options.models.onChange(() => this.#broadcastStatus());
   }
 
   /** Listens on `path` and makes the socket private to this user. */
@@ -109,8 +102,22 @@ export class RpcServer {
   /** Closes every connection and the socket, and removes the socket file. */
   async close(): Promise<void> {
     for (const connection of this.#connections) connection.dispose();
+    this.#connections.clear();
     await new Promise<void>((done) => this.#server.close(() => done()));
     if (this.#socketPath) await Deno.remove(this.#socketPath).catch(() => undefined);
+  }
+
+  #broadcastStatus(): void {
+    const status = this.#status();
+    for (const connection of this.#connections) {
+      // A client that went away is no reason to fail the others; vscode-jsonrpc throws
+      // synchronously on a disposed connection and asynchronously on a broken socket.
+      try {
+        connection.sendNotification(StatusChangedNotification.method, status).catch(() => {});
+      } catch {
+        this.#connections.delete(connection);
+      }
+    }
   }
 
   #status(): StatusRequest.Result {

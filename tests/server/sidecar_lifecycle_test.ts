@@ -58,7 +58,7 @@ Deno.test("SIGTERM stops the sidecar cleanly and removes its socket; stale socke
   const socketPath = await first.firstLine;
   await connectWithRetry(socketPath, first.child).then(({ socket }) => socket.destroy());
   first.child.kill("SIGTERM");
-  assert.equal((await first.child.status).code, 0);
+  assert.equal((await first.child.status).code, 0, await first.stderr);
   await assert.rejects(Deno.stat(socketPath));
   assert.equal(await first.stdout, `${socketPath}\n`);
 
