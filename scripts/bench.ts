@@ -8,6 +8,8 @@
  *   startup  spawn `serve` as `deno task start` does: ms to the socket path, ms to ready
  *   threads  the same completions with 1 and 2 generation threads, side by side
  *   latency  single-line completions at natural cut points of real files, with the stage split
+ *   window   the same completions with prompt windows of several sizes (characters before
+ *            and after the cursor): exact match against latency, side by side
  */
 import { parseArgs } from "node:util";
 import { join, relative } from "node:path";
@@ -29,6 +31,7 @@ const SUITES: Record<string, () => Promise<Record<string, unknown>>> = {
   startup,
   threads,
   latency,
+  window,
 };
 const chosen = positionals.length > 0 ? positionals : Object.keys(SUITES);
 
@@ -130,8 +133,13 @@ async function pickSamples(count: number): Promise<Sample[]> {
 }
 
 /** Runs the samples through an in-process pipeline; returns each result. */
-async function runSamples(samples: Sample[], threads?: number): Promise<CompleteRequest.Result[]> {
-  const config = loadConfig({ threads });
+async function runSamples(
+  samples: Sample[],
+  options: { threads?: number; prefixChars?: number; suffixChars?: number } = {},
+): Promise<CompleteRequest.Result[]> {
+  const config = loadConfig({ threads: options.threads });
+  config.completion.maxPrefixChars = options.prefixChars ?? config.completion.maxPrefixChars;
+  config.completion.maxSuffixChars = options.suffixChars ?? config.completion.maxSuffixChars;
   const host = createModelHost(config, log);
   host.start();
   await host.ready(new AbortController().signal, 120_000);
@@ -197,7 +205,7 @@ async function threads() {
   const byThreads: Record<string, ReturnType<typeof stats>> = {};
   const medians: number[] = [];
   for (const count of [1, 2]) {
-    const results = await runSamples(samples, count);
+    const results = await runSamples(samples, { threads: count });
     byThreads[`threads${count}`] = stats(results.map((result) => result.timings.generateMs));
     medians.push(byThreads[`threads${count}`].median);
   }
@@ -222,6 +230,25 @@ async function latency() {
     shown,
     exactMatch: exact,
   };
+}
+
+async function window() {
+  const samples = await pickSamples(Number(flags.samples));
+  const byWindow: Record<string, unknown> = {};
+  const windows = [[1500, 500], [1500, 1500], [3000, 500], [6000, 1500]];
+  for (const [prefixChars, suffixChars] of windows) {
+    const results = await runSamples(samples, { prefixChars, suffixChars });
+    byWindow[`prefix${prefixChars}_suffix${suffixChars}`] = {
+      totalMs: stats(results.map((result) => result.timings.totalMs)),
+      promptTokens: stats(results.map((result) => result.timings.promptTokens)),
+      exactMatch: results.filter((result, index) =>
+        result.items[0]?.text === samples[index].expected
+      )
+        .length,
+      samples: samples.length,
+    };
+  }
+  return byWindow;
 }
 
 const report: Record<string, unknown> = {

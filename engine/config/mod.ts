@@ -30,9 +30,13 @@ export interface Config {
     maxTokensMultiLine: number;
     /** Line cap for a multi-line completion. */
     maxLines: number;
-    /** Characters of text before the cursor put into the prompt. */
+    /**
+     * Characters of text before the cursor put into the prompt. `deno task bench window`
+     * (48 samples): 1500 before and 1500 after matched 25, 6000/1500 matched 24 at 1.2x
+     * the median latency, 1500/500 matched 20.
+     */
     maxPrefixChars: number;
-    /** Characters of text after the cursor put into the prompt. */
+    /** Characters of text after the cursor put into the prompt (see above). */
     maxSuffixChars: number;
     /** Larger documents are refused with a clear error. */
     maxDocumentBytes: number;
@@ -88,7 +92,7 @@ export function loadConfig(overrides: ConfigOverrides = {}): Config {
       maxTokensSingleLine: 48,
       maxTokensMultiLine: 160,
       maxLines: 12,
-      maxPrefixChars: 6000,
+      maxPrefixChars: 1500,
       maxSuffixChars: 1500,
       maxDocumentBytes: 1024 * 1024,
       readyWaitMs: 60_000,
