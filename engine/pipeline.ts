@@ -115,7 +115,8 @@ export class CompletionPipeline {
  * @throws EngineError DocumentTooLarge or InvalidParams for binary content.
  */
 function checkDocument(text: string, maxBytes: number): void {
-  const bytes = new TextEncoder().encode(text).byteLength;
+  // A UTF-16 unit is at most 3 bytes of UTF-8: most documents need no encoding to tell.
+  const bytes = text.length * 3 <= maxBytes ? 0 : new TextEncoder().encode(text).byteLength;
   if (bytes > maxBytes) {
     throw new EngineError(
       ErrorCode.DocumentTooLarge,

@@ -82,29 +82,27 @@ export class ModelHost {
     if (this.#state === "error" || !this.#loading) {
       throw new EngineError(this.#errorCode, this.#error ?? "Model not loaded");
     }
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new EngineError(
-              ErrorCode.ModelNotReady,
-              `Model not ready: still loading after ${waitMs} ms; watch \`status\` and retry`,
-            ),
-          ),
-        waitMs,
-      );
-    });
-    const aborted = new Promise<never>((_, reject) => {
-      signal.addEventListener("abort", () => reject(signal.reason), { once: true });
-    });
+    // One promise for both ways the wait can end early; the listener and the timer go
+    // when the wait ends. A signal aborted before the wait fails at once.
+    const interrupted = Promise.withResolvers<never>();
+    const onAbort = () => interrupted.reject(signal.reason);
+    const timer = setTimeout(() =>
+      interrupted.reject(
+        new EngineError(
+          ErrorCode.ModelNotReady,
+          `Model not ready: still loading after ${waitMs} ms; watch \`status\` and retry`,
+        ),
+      ), waitMs);
+    signal.addEventListener("abort", onAbort, { once: true });
     try {
-      return await Promise.race([this.#loading, timeout, aborted]);
+      signal.throwIfAborted();
+      return await Promise.race([this.#loading, interrupted.promise]);
     } catch (error) {
       if (error instanceof EngineError || signal.aborted) throw error;
       throw new EngineError(this.#errorCode, (error as Error).message);
     } finally {
       clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
     }
   }
 

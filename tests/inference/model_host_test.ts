@@ -59,3 +59,9 @@ Deno.test("ModelHost.ready() stops waiting when the request is cancelled", async
   cancel.abort();
   await assert.rejects(waiting);
 });
+
+Deno.test("ModelHost.ready() refuses at once a request cancelled before it waits", async () => {
+  const host = new ModelHost(() => new Promise<Generator>(() => {}), log);
+  host.start();
+  await assert.rejects(host.ready(AbortSignal.abort(), 60_000));
+});
