@@ -51,7 +51,7 @@ export async function startSidecar(
   const describeModels = (): ModelInfo[] => [{
     role: "generator",
     name: config.generator.model,
-    present: models.generator !== undefined,
+    loaded: models.generator !== undefined,
     ...(models.generator ? { promptFormat: models.generator.format } : {}),
   }];
   const server = new RpcServer({

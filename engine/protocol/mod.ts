@@ -41,8 +41,8 @@ export interface ModelInfo {
   path?: string;
   /** The prompt format read from the model: "fim" or "chat". */
   promptFormat?: "fim" | "chat";
-  /** Whether the file is present and verified. */
-  present: boolean;
+  /** Whether it is loaded and serving. */
+  loaded: boolean;
 }
 
 /** `initialize`: the first request of a connection. */
@@ -78,7 +78,7 @@ export namespace StatusRequest {
   export interface Result {
     /** "loading" while models load, "ready" when completions can be served. */
     state: ServerState;
-    /** The models and whether they are present. */
+    /** The models and whether they are loaded. */
     models: ModelInfo[];
     /** The project index; empty until indexing exists. */
     index: {

@@ -69,6 +69,7 @@ Deno.test("sidecar serves real FIM completions over its socket", async (t) => {
     assert.equal(states.at(-1), "ready");
     const ready = await connection.sendRequest<StatusRequest.Result>(StatusRequest.method, {});
     assert.equal(ready.models[0].promptFormat, "fim");
+    assert.equal(ready.models[0].loaded, true);
   });
 
   await t.step("initialize answers with the server, models and languages", async () => {

@@ -22,6 +22,7 @@ Deno.test("serve with a missing model stays up and says how to fetch it", async 
   const connection = rpc(socket);
   const status = await waitForState(connection, "error");
   assert.match(status.error ?? "", /Model missing: .*deno task models pull/);
+  assert.equal(status.models[0].loaded, false);
   await assert.rejects(
     connection.sendRequest("complete", {
       uri: "file:///a.py",
