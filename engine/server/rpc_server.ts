@@ -1,10 +1,9 @@
 /**
- * JSON-RPC over a Unix socket (vscode-jsonrpc framing): one connection per
- * client, each with its own view of the client's buffers. No request can take
- * the server down: every handler turns failures into JSON-RPC errors.
+ * JSON-RPC over a Unix socket (vscode-jsonrpc framing): one connection and one
+ * ClientSession per client. No request can take the server down: every
+ * handler turns failures into JSON-RPC errors.
  */
 import { createServer, type Server, type Socket } from "node:net";
-import { isAbsolute, relative, resolve } from "node:path";
 import {
   type CancellationToken,
   createMessageConnection,
@@ -14,11 +13,8 @@ import {
   SocketMessageReader,
   SocketMessageWriter,
 } from "vscode-jsonrpc/node";
-import { DocumentStore, languageOf, pathOf } from "../documents/mod.ts";
 import { CancelledError, type ModelHost } from "../inference/mod.ts";
-import { FeedbackLog, projectStateDir } from "../learning/mod.ts";
 import type { Logger } from "../log/mod.ts";
-import type { CompletionPipeline } from "../pipeline.ts";
 import {
   CompleteRequest,
   DocumentNotification,
@@ -31,40 +27,17 @@ import {
   StatusRequest,
 } from "../protocol/mod.ts";
 import { EngineError } from "../protocol/errors.ts";
-import {
-  optionalCount,
-  optionalString,
-  paramsObject,
-  requiredChoice,
-  requiredPosition,
-  requiredString,
-} from "./validate.ts";
+import { ClientSession, type SessionOptions } from "./client_session.ts";
 
 /** What the server is built from. */
-export interface RpcServerOptions {
+export interface RpcServerOptions extends SessionOptions {
   name: string;
   version: string;
-  cacheDir: string;
-  log: Logger;
   models: ModelHost;
-  pipeline: CompletionPipeline;
   /** Describes the models for `initialize` and `status`. */
   describeModels: () => ModelInfo[];
   /** Language ids the server completes. */
   languages: string[];
-  /** When set, clients may only work under this directory. */
-  allowedRoot?: string;
-  /** Workspace used by clients that never call `initialize`. */
-  defaultWorkspace: string;
-}
-
-/** Suggestions remembered per connection so feedback can refer to them. */
-const RECENT_RESULTS = 256;
-
-interface Shown {
-  text: string;
-  languageId: string;
-  path: string;
 }
 
 /** The JSON-RPC server. */
@@ -134,10 +107,7 @@ export class RpcServer {
     const { log } = this.#options;
     const writer = new SocketMessageWriter(socket);
     const connection = createMessageConnection(new SocketMessageReader(socket), writer);
-    const documents = new DocumentStore();
-    const shown = new Map<string, Shown>();
-    let workspace = this.#options.defaultWorkspace;
-    let feedbackLog = new FeedbackLog(projectStateDir(this.#options.cacheDir, workspace));
+    const session = new ClientSession(this.#options);
 
     connection.onError(([error]) => {
       // vscode-jsonrpc drops unparsable messages silently; tell the client why.
@@ -155,26 +125,8 @@ export class RpcServer {
 
     connection.onRequest(
       InitializeRequest.method,
-      handled(log, (raw) => {
-        const params = paramsObject(raw);
-        const root = requiredString(params, "workspaceRoot");
-        if (!isAbsolute(root)) {
-          throw new EngineError(
-            ErrorCode.InvalidParams,
-            `Invalid params: "workspaceRoot" must be an absolute path`,
-          );
-        }
-        const allowed = this.#options.allowedRoot;
-        if (allowed && relative(allowed, resolve(root)).startsWith("..")) {
-          throw new EngineError(
-            ErrorCode.WorkspaceNotAllowed,
-            `Workspace not allowed: ${root} is outside ${allowed}, the root this sidecar was started for`,
-          );
-        }
-        workspace = resolve(root);
-        feedbackLog = new FeedbackLog(projectStateDir(this.#options.cacheDir, workspace));
-        const client = params.client as { name?: string; version?: string } | undefined;
-        log.info(`Client ${client?.name ?? "unknown"} ${client?.version ?? ""} on ${workspace}`);
+      handled(log, (params) => {
+        session.initialize(params);
         return {
           server: { name: this.#options.name, version: this.#options.version },
           models: this.#options.describeModels(),
@@ -182,103 +134,40 @@ export class RpcServer {
         } satisfies InitializeRequest.Result;
       }),
     );
-
     connection.onRequest(StatusRequest.method, handled(log, () => this.#status()));
-
-    const syncDocument = (raw: unknown) => {
+    const notification = (handler: (params: unknown) => void) => (params: unknown) => {
       try {
-        const params = paramsObject(raw);
-        const uri = requiredString(params, "uri");
-        const text = optionalString(params, "text");
-        if (text === undefined) return;
-        const held = documents.get(uri);
-        documents.set({
-          uri,
-          text,
-          languageId: optionalString(params, "languageId") ?? held?.languageId ??
-            languageOf(pathOf(uri)),
-          version: optionalCount(params, "version") ?? (held ? held.version + 1 : 0),
-        });
+        handler(params);
       } catch (error) {
-        log.warn(`Ignored document notification: ${(error as Error).message}`);
+        log.warn(`Ignored notification: ${(error as Error).message}`);
       }
     };
-    connection.onNotification(DocumentNotification.didOpen, syncDocument);
-    connection.onNotification(DocumentNotification.didChange, syncDocument);
-    connection.onNotification(DocumentNotification.didSave, syncDocument);
-    connection.onNotification(DocumentNotification.didClose, (raw: unknown) => {
-      const uri = (raw as { uri?: unknown })?.uri;
-      if (typeof uri === "string") documents.delete(uri);
-    });
-
+    const sync = notification((params) => session.syncDocument(params));
+    connection.onNotification(DocumentNotification.didOpen, sync);
+    connection.onNotification(DocumentNotification.didChange, sync);
+    connection.onNotification(DocumentNotification.didSave, sync);
+    connection.onNotification(
+      DocumentNotification.didClose,
+      notification((params) => session.closeDocument(params)),
+    );
     connection.onRequest(
       CompleteRequest.method,
-      handled(log, async (raw, token) => {
-        const params = paramsObject(raw);
-        const uri = requiredString(params, "uri");
-        const position = requiredPosition(params, "position");
-        const held = documents.get(uri);
-        const text = optionalString(params, "text") ?? held?.text;
-        if (text === undefined) {
-          throw new EngineError(
-            ErrorCode.UnknownDocument,
-            `Unknown document: ${uri} was not opened with document/didOpen and no text was given`,
-          );
-        }
-        const filePath = pathOf(uri);
-        const languageId = optionalString(params, "languageId") ?? held?.languageId ??
-          languageOf(filePath);
-        const path = isAbsolute(filePath) ? relative(workspace, filePath) : filePath;
+      handled(log, async (params, token) => {
         const cancel = new AbortController();
         // A token cancelled before dispatch never fires its event in vscode-jsonrpc: check it first.
         if (token.isCancellationRequested) cancel.abort();
         const subscription = token.onCancellationRequested(() => cancel.abort());
         try {
-          const result = await this.#options.pipeline.complete(
-            { uri, path, languageId, text, position, maxLines: optionalCount(params, "maxLines") },
-            cancel.signal,
-          );
-          if (result.items[0]) {
-            shown.set(result.id, { text: result.items[0].text, languageId, path });
-          }
-          while (shown.size > RECENT_RESULTS) shown.delete(shown.keys().next().value!);
-          return result;
+          return await session.complete(params, cancel.signal);
         } finally {
           subscription.dispose();
         }
       }),
     );
-
     connection.onRequest(
       FeedbackRequest.method,
-      handled(log, async (raw) => {
-        const params = paramsObject(raw);
-        const id = requiredString(params, "id");
-        const outcome = requiredChoice(
-          params,
-          "outcome",
-          ["accepted", "rejected", "partial"] as const,
-        );
-        const suggestion = shown.get(id);
-        if (!suggestion) {
-          throw new EngineError(
-            ErrorCode.InvalidParams,
-            `Invalid params: unknown completion id ${id}`,
-          );
-        }
-        const acceptedText = optionalString(params, "acceptedText");
-        await feedbackLog.append({
-          time: new Date().toISOString(),
-          id,
-          outcome,
-          ...suggestion,
-          ...(acceptedText !== undefined ? { acceptedText } : {}),
-        });
-        log.info(`Feedback ${outcome} for ${id}`);
-        return {};
-      }),
+      handled(log, (params) => session.feedback(params)),
     );
-
     connection.onRequest(ShutdownRequest.method, () => {
       // Answer first; the listeners stop the process once the reply is out.
       setTimeout(() => this.#shutdownListeners.forEach((listener) => listener()), 0);

@@ -1,0 +1,151 @@
+/**
+ * One client's session: its workspace, its view of the buffers, and the
+ * suggestions it was shown, with the request handlers that use them. The
+ * transport (rpc_server.ts) only wires methods to these handlers.
+ */
+import { isAbsolute, relative, resolve } from "node:path";
+import { DocumentStore, languageOf, pathOf } from "../documents/mod.ts";
+import { FeedbackLog, projectStateDir } from "../learning/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import type { CompletionPipeline } from "../pipeline.ts";
+import { type CompleteRequest, ErrorCode, type InitializeRequest } from "../protocol/mod.ts";
+import { EngineError } from "../protocol/errors.ts";
+import {
+  optionalCount,
+  optionalString,
+  paramsObject,
+  requiredChoice,
+  requiredPosition,
+  requiredString,
+} from "./validate.ts";
+
+/** What every session shares. */
+export interface SessionOptions {
+  cacheDir: string;
+  log: Logger;
+  pipeline: CompletionPipeline;
+  /** When set, clients may only work under this directory. */
+  allowedRoot?: string;
+  /** Workspace used by clients that never call `initialize`. */
+  defaultWorkspace: string;
+}
+
+/** Suggestions remembered per session so feedback can refer to them. */
+const RECENT_RESULTS = 256;
+
+interface Shown {
+  text: string;
+  languageId: string;
+  path: string;
+}
+
+/** A client's state and its request handlers. */
+export class ClientSession {
+  #options: SessionOptions;
+  #documents = new DocumentStore();
+  #shown = new Map<string, Shown>();
+  #workspace: string;
+  #feedbackLog: FeedbackLog;
+
+  constructor(options: SessionOptions) {
+    this.#options = options;
+    this.#workspace = options.defaultWorkspace;
+    this.#feedbackLog = new FeedbackLog(projectStateDir(options.cacheDir, this.#workspace));
+  }
+
+  /** `initialize`: sets the workspace, which must lie under the allowed root. */
+  initialize(raw: unknown): void {
+    const params = paramsObject(raw);
+    const root = requiredString(params, "workspaceRoot");
+    if (!isAbsolute(root)) {
+      throw new EngineError(
+        ErrorCode.InvalidParams,
+        `Invalid params: "workspaceRoot" must be an absolute path`,
+      );
+    }
+    const allowed = this.#options.allowedRoot;
+    if (allowed && relative(allowed, resolve(root)).startsWith("..")) {
+      throw new EngineError(
+        ErrorCode.WorkspaceNotAllowed,
+        `Workspace not allowed: ${root} is outside ${allowed}, the root this sidecar was started for`,
+      );
+    }
+    this.#workspace = resolve(root);
+    this.#feedbackLog = new FeedbackLog(projectStateDir(this.#options.cacheDir, this.#workspace));
+    const client = params.client as InitializeRequest.Params["client"];
+    const name = `${client?.name ?? "unknown"} ${client?.version ?? ""}`.trim();
+    this.#options.log.info(`Client ${name} on ${this.#workspace}`);
+  }
+
+  /** `document/didOpen|didChange|didSave`: keeps the newest text of a buffer. */
+  syncDocument(raw: unknown): void {
+    const params = paramsObject(raw);
+    const uri = requiredString(params, "uri");
+    const text = optionalString(params, "text");
+    if (text === undefined) return;
+    const held = this.#documents.get(uri);
+    this.#documents.set({
+      uri,
+      text,
+      languageId: optionalString(params, "languageId") ?? held?.languageId ??
+        languageOf(pathOf(uri)),
+      version: optionalCount(params, "version") ?? (held ? held.version + 1 : 0),
+    });
+  }
+
+  /** `document/didClose`: forgets a buffer. */
+  closeDocument(raw: unknown): void {
+    this.#documents.delete(requiredString(paramsObject(raw), "uri"));
+  }
+
+  /** `complete`: a completion on the given text or the synced buffer. */
+  async complete(raw: unknown, signal: AbortSignal): Promise<CompleteRequest.Result> {
+    const params = paramsObject(raw);
+    const uri = requiredString(params, "uri");
+    const position = requiredPosition(params, "position");
+    const held = this.#documents.get(uri);
+    const text = optionalString(params, "text") ?? held?.text;
+    if (text === undefined) {
+      throw new EngineError(
+        ErrorCode.UnknownDocument,
+        `Unknown document: ${uri} was not opened with document/didOpen and no text was given`,
+      );
+    }
+    const filePath = pathOf(uri);
+    const languageId = optionalString(params, "languageId") ?? held?.languageId ??
+      languageOf(filePath);
+    const path = isAbsolute(filePath) ? relative(this.#workspace, filePath) : filePath;
+    const result = await this.#options.pipeline.complete(
+      { uri, path, languageId, text, position, maxLines: optionalCount(params, "maxLines") },
+      signal,
+    );
+    if (result.items[0]) {
+      this.#shown.set(result.id, { text: result.items[0].text, languageId, path });
+      while (this.#shown.size > RECENT_RESULTS) {
+        this.#shown.delete(this.#shown.keys().next().value!);
+      }
+    }
+    return result;
+  }
+
+  /** `feedback`: records what the user did with a suggestion. */
+  async feedback(raw: unknown): Promise<Record<string, never>> {
+    const params = paramsObject(raw);
+    const id = requiredString(params, "id");
+    const outcome = requiredChoice(params, "outcome", ["accepted", "rejected", "partial"] as const);
+    const suggestion = this.#shown.get(id);
+    if (!suggestion) {
+      throw new EngineError(ErrorCode.InvalidParams, `Invalid params: unknown completion id ${id}`);
+    }
+    const acceptedText = optionalString(params, "acceptedText");
+    await this.#feedbackLog.append({
+      time: new Date().toISOString(),
+      id,
+      outcome,
+      ...suggestion,
+      ...(acceptedText !== undefined ? { acceptedText } : {}),
+    });
+    this.#options.log.info(`Feedback ${outcome} for ${id}`);
+    return {};
+  }
+}
