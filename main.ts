@@ -137,8 +137,10 @@ async function models(config: Config, log: Logger, args: string[]): Promise<void
         [
           model.name,
           model.role,
-          model.promptFormat,
-          `${(model.size / 1e6).toFixed(0)} MB`,
+          model.promptFormat ?? "-",
+          model.size >= 1e6
+            ? `${(model.size / 1e6).toFixed(0)} MB`
+            : `${(model.size / 1e3).toFixed(0)} KB`,
           check.state,
           check.path,
         ]

@@ -3,10 +3,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { taskArgs, tempCacheDir } from "./_helpers/sidecar.ts";
 
-async function run(task: string, args: string[], cacheDir: string) {
+async function run(task: string, args: string[], cacheDir: string, env?: Record<string, string>) {
   const output = await new Deno.Command(Deno.execPath(), {
     args: [...await taskArgs(task), ...args],
-    env: { AST_COMPLETE_CACHE_DIR: cacheDir, NO_COLOR: "1" },
+    env: env ?? { AST_COMPLETE_CACHE_DIR: cacheDir, NO_COLOR: "1" },
+    clearEnv: env !== undefined,
     stdin: "null",
   }).output();
   const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
@@ -48,4 +49,12 @@ Deno.test("main.ts models list shows each pinned model and whether it is present
   const verify = await run("models", ["verify"], empty);
   assert.equal(verify.code, 1);
   assert.match(verify.stderr, /missing or corrupt: run `deno task models pull`/);
+});
+
+Deno.test("main.ts models finds the cache under HOME when no cache variable is set", async () => {
+  const home = await Deno.makeTempDir();
+  const env = { HOME: home, PATH: Deno.env.get("PATH") ?? "", NO_COLOR: "1" };
+  const { code, stdout, stderr } = await run("models", ["list"], "", env);
+  assert.equal(code, 0, stderr);
+  assert.ok(stdout.includes(`missing\t${home}/.cache/ast-complete/models/`), stdout);
 });

@@ -5,7 +5,6 @@
  * @module
  */
 import { join } from "node:path";
-import { homedir } from "node:os";
 
 /** Everything the sidecar can be told. */
 export interface Config {
@@ -45,19 +44,22 @@ export interface Config {
   };
 }
 
-/** The user's cache directory for ast-complete, per platform convention. */
+/**
+ * The user's cache directory for ast-complete, per platform convention. Read
+ * from the environment only, so no command needs more than --allow-env for it.
+ */
 export function defaultCacheDir(): string {
-  const own = Deno.env.get("AST_COMPLETE_CACHE_DIR");
+  const env = (name: string) => Deno.env.get(name) || undefined;
+  const own = env("AST_COMPLETE_CACHE_DIR");
   if (own) return own;
-  const xdg = Deno.env.get("XDG_CACHE_HOME");
+  const xdg = env("XDG_CACHE_HOME");
   if (xdg) return join(xdg, "ast-complete");
-  if (Deno.build.os === "darwin") {
-    return join(homedir(), "Library", "Caches", "ast-complete");
-  }
   if (Deno.build.os === "windows") {
-    return join(Deno.env.get("LOCALAPPDATA") ?? homedir(), "ast-complete");
+    return join(env("LOCALAPPDATA") ?? env("USERPROFILE") ?? ".", "ast-complete");
   }
-  return join(homedir(), ".cache", "ast-complete");
+  const home = env("HOME") ?? ".";
+  if (Deno.build.os === "darwin") return join(home, "Library", "Caches", "ast-complete");
+  return join(home, ".cache", "ast-complete");
 }
 
 /** Options that override the defaults, e.g. from the command line. */

