@@ -1,0 +1,13 @@
+/**
+ * Indexing: walking the project and keeping its index fresh.
+ *
+ * @module
+ */
+export { Indexer, type IndexProgress } from "./indexer.ts";
+export {
+  DEFAULT_IGNORES,
+  type FoundFile,
+  looksBinary,
+  MAX_FILE_BYTES,
+  walkProject,
+} from "./walker.ts";

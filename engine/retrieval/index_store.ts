@@ -1,0 +1,261 @@
+/**
+ * The project index on disk: chunks, their terms (SQLite FTS5) and their
+ * vectors (SQLite BLOBs, the source of truth, mirrored in a usearch index for
+ * search). Each file is replaced in one transaction, so a process killed
+ * mid-write leaves the previous state. The usearch file is written to a
+ * temporary name and renamed, with its sha256 and size recorded beside it; it
+ * is loaded only when both still match (usearch aborts the process on a torn
+ * file), and rebuilt from SQLite otherwise.
+ */
+import { DatabaseSync } from "node:sqlite";
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { Index, MetricKind, ScalarKind } from "usearch";
+import type { Chunk } from "./chunker.ts";
+import { codeTerms } from "./terms.ts";
+
+/** A chunk with its id in the store. */
+export interface StoredChunk extends Chunk {
+  id: number;
+}
+
+/** What is recorded beside the saved vector index to know it is whole. */
+interface VectorsMeta {
+  sha256: string;
+  size: number;
+  count: number;
+}
+
+/** A search hit: a chunk id and a score where higher is better. */
+export interface Hit {
+  id: number;
+  score: number;
+}
+
+const SCHEMA = `
+  PRAGMA journal_mode = WAL;
+  CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, hash TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL,
+    start_line INTEGER NOT NULL,
+    end_line INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    vector BLOB NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS chunks_by_path ON chunks (path);
+  CREATE VIRTUAL TABLE IF NOT EXISTS chunk_terms USING fts5 (terms);
+`;
+
+/** The index of one project. */
+export class IndexStore {
+  #db: DatabaseSync;
+  #vectors: Index;
+  #vectorsPath: string;
+  #dimensions: number;
+  #vectorsDirty = false;
+
+  private constructor(dir: string, dimensions: number) {
+    this.#db = new DatabaseSync(join(dir, "index.sqlite"));
+    this.#db.exec(SCHEMA);
+    this.#dimensions = dimensions;
+    this.#vectorsPath = join(dir, "vectors.usearch");
+    this.#vectors = this.#newVectorIndex();
+    this.#loadVectors();
+  }
+
+  /** Opens (or creates) the index in `dir`. */
+  static async open(dir: string, dimensions: number): Promise<IndexStore> {
+    await Deno.mkdir(dir, { recursive: true });
+    return new IndexStore(dir, dimensions);
+  }
+
+  #newVectorIndex(): Index {
+    return new Index({
+      dimensions: this.#dimensions,
+      metric: MetricKind.Cos,
+      quantization: ScalarKind.F32,
+      connectivity: 16,
+      expansion_add: 128,
+      expansion_search: 64,
+      multi: false,
+    });
+  }
+
+  /** Loads the saved vectors when they are intact and current, else rebuilds them from SQLite. */
+  #loadVectors(): void {
+    const count = this.counts().chunks;
+    if (this.#savedVectorsValid(count)) {
+      this.#vectors.load(this.#vectorsPath);
+      if (this.#vectors.size() === count) return;
+      this.#vectors = this.#newVectorIndex();
+    }
+    const rows = this.#db.prepare("SELECT id, vector FROM chunks").all() as {
+      id: number;
+      vector: Uint8Array;
+    }[];
+    for (const row of rows) this.#vectors.add(BigInt(row.id), toFloats(row.vector));
+    this.#vectorsDirty = rows.length > 0;
+  }
+
+  #savedVectorsValid(count: number): boolean {
+    try {
+      const meta = JSON.parse(Deno.readTextFileSync(`${this.#vectorsPath}.json`)) as VectorsMeta;
+      const bytes = Deno.readFileSync(this.#vectorsPath);
+      return meta.count === count && meta.size === bytes.length &&
+        meta.sha256 === createHash("sha256").update(bytes).digest("hex");
+    } catch {
+      return false;
+    }
+  }
+
+  /** The content hash a file was indexed with, if it was. */
+  fileHash(path: string): string | undefined {
+    const row = this.#db.prepare("SELECT hash FROM files WHERE path = ?").get(path) as
+      | { hash: string }
+      | undefined;
+    return row?.hash;
+  }
+
+  /** Every indexed path. */
+  paths(): string[] {
+    return (this.#db.prepare("SELECT path FROM files").all() as { path: string }[]).map((row) =>
+      row.path
+    );
+  }
+
+  /** Replaces a file's chunks and vectors in one transaction. */
+  replaceFile(path: string, hash: string, chunks: Chunk[], vectors: Float32Array[]): void {
+    const removed = this.#chunkIds(path);
+    const added: [number, Float32Array][] = [];
+    this.#db.exec("BEGIN");
+    try {
+      this.#deleteRows(path);
+      const insertChunk = this.#db.prepare(
+        "INSERT INTO chunks (path, start_line, end_line, text, vector) VALUES (?, ?, ?, ?, ?)",
+      );
+      const insertTerms = this.#db.prepare("INSERT INTO chunk_terms (rowid, terms) VALUES (?, ?)");
+      for (const [index, chunk] of chunks.entries()) {
+        const vector = vectors[index];
+        const { lastInsertRowid } = insertChunk.run(
+          path,
+          chunk.startLine,
+          chunk.endLine,
+          chunk.text,
+          new Uint8Array(vector.buffer, vector.byteOffset, vector.byteLength),
+        );
+        const id = Number(lastInsertRowid);
+        insertTerms.run(id, `${codeTerms(path).join(" ")} ${codeTerms(chunk.text).join(" ")}`);
+        added.push([id, vector]);
+      }
+      this.#db.prepare("INSERT OR REPLACE INTO files (path, hash) VALUES (?, ?)").run(path, hash);
+      this.#db.exec("COMMIT");
+    } catch (error) {
+      this.#db.exec("ROLLBACK");
+      throw error;
+    }
+    this.#updateVectors(removed, added);
+  }
+
+  /** Forgets a file. */
+  removeFile(path: string): void {
+    const removed = this.#chunkIds(path);
+    this.#db.exec("BEGIN");
+    try {
+      this.#deleteRows(path);
+      this.#db.prepare("DELETE FROM files WHERE path = ?").run(path);
+      this.#db.exec("COMMIT");
+    } catch (error) {
+      this.#db.exec("ROLLBACK");
+      throw error;
+    }
+    this.#updateVectors(removed, []);
+  }
+
+  #chunkIds(path: string): number[] {
+    return (this.#db.prepare("SELECT id FROM chunks WHERE path = ?").all(path) as { id: number }[])
+      .map((row) => row.id);
+  }
+
+  #deleteRows(path: string): void {
+    this.#db.prepare(
+      "DELETE FROM chunk_terms WHERE rowid IN (SELECT id FROM chunks WHERE path = ?)",
+    )
+      .run(path);
+    this.#db.prepare("DELETE FROM chunks WHERE path = ?").run(path);
+  }
+
+  #updateVectors(removed: number[], added: [number, Float32Array][]): void {
+    if (removed.length > 0) this.#vectors.remove(removed.map(BigInt));
+    for (const [id, vector] of added) this.#vectors.add(BigInt(id), vector);
+    this.#vectorsDirty ||= removed.length > 0 || added.length > 0;
+  }
+
+  /**
+   * Writes the vector index if it changed: to a temporary file renamed into
+   * place, then its sha256, size and count beside it.
+   */
+  async saveVectors(): Promise<void> {
+    if (!this.#vectorsDirty) return;
+    const temporary = `${this.#vectorsPath}.tmp`;
+    this.#vectors.save(temporary);
+    const bytes = await Deno.readFile(temporary);
+    const meta: VectorsMeta = {
+      sha256: createHash("sha256").update(bytes).digest("hex"),
+      size: bytes.length,
+      count: this.#vectors.size(),
+    };
+    await Deno.rename(temporary, this.#vectorsPath);
+    await Deno.writeTextFile(`${this.#vectorsPath}.json.tmp`, JSON.stringify(meta));
+    await Deno.rename(`${this.#vectorsPath}.json.tmp`, `${this.#vectorsPath}.json`);
+    this.#vectorsDirty = false;
+  }
+
+  /** How many files and chunks are indexed. */
+  counts(): { files: number; chunks: number } {
+    const files = this.#db.prepare("SELECT COUNT(*) AS n FROM files").get() as { n: number };
+    const chunks = this.#db.prepare("SELECT COUNT(*) AS n FROM chunks").get() as { n: number };
+    return { files: files.n, chunks: chunks.n };
+  }
+
+  /** Chunks sharing the most terms with the query, by BM25. */
+  lexicalSearch(terms: string[], limit: number): Hit[] {
+    if (terms.length === 0) return [];
+    const query = terms.map((term) => `"${term.replaceAll('"', "")}"`).join(" OR ");
+    const rows = this.#db.prepare(
+      "SELECT rowid AS id, bm25(chunk_terms) AS rank FROM chunk_terms WHERE chunk_terms MATCH ? ORDER BY rank LIMIT ?",
+    ).all(query, limit) as { id: number; rank: number }[];
+    return rows.map((row) => ({ id: row.id, score: -row.rank }));
+  }
+
+  /** Chunks nearest the vector, by cosine similarity. */
+  vectorSearch(vector: Float32Array, limit: number): Hit[] {
+    if (this.#vectors.size() === 0) return [];
+    const matches = this.#vectors.search(vector, limit, 1);
+    return [...matches.keys].map((key, index) => ({
+      id: Number(key),
+      score: 1 - matches.distances[index],
+    }));
+  }
+
+  /** The chunks with these ids. */
+  chunks(ids: number[]): StoredChunk[] {
+    const select = this.#db.prepare(
+      "SELECT id, path, start_line AS startLine, end_line AS endLine, text FROM chunks WHERE id = ?",
+    );
+    return ids.map((id) => select.get(id) as StoredChunk | undefined).filter((chunk) =>
+      chunk !== undefined
+    );
+  }
+
+  /** Saves the vectors and closes the database. */
+  async close(): Promise<void> {
+    await this.saveVectors();
+    this.#db.close();
+  }
+}
+
+function toFloats(bytes: Uint8Array): Float32Array {
+  const copy = bytes.slice();
+  return new Float32Array(copy.buffer, 0, copy.byteLength / 4);
+}

@@ -1,0 +1,60 @@
+/**
+ * Hybrid search over the project index: lexical (FTS5 over identifier
+ * sub-words) and semantic (MiniLM vectors), fused by reciprocal rank.
+ */
+import type { Embedder } from "./embedder.ts";
+import type { Hit, IndexStore, StoredChunk } from "./index_store.ts";
+import { codeTerms } from "./terms.ts";
+
+/** A retrieved chunk and its fused score. */
+export interface ScoredChunk extends StoredChunk {
+  score: number;
+}
+
+/** The usual constant of reciprocal rank fusion. */
+const RRF_K = 60;
+/** Candidates taken from each index before fusion. */
+const CANDIDATES = 24;
+
+/** Fuses ranked lists: each list adds 1 / (k + rank) to an id's score. */
+export function reciprocalRankFusion(lists: Hit[][]): Hit[] {
+  const scores = new Map<number, number>();
+  for (const list of lists) {
+    list.forEach((hit, rank) =>
+      scores.set(hit.id, (scores.get(hit.id) ?? 0) + 1 / (RRF_K + rank + 1))
+    );
+  }
+  return [...scores].map(([id, score]) => ({ id, score })).sort((a, b) => b.score - a.score);
+}
+
+/** Finds the chunks of the project most relevant to the code at the cursor. */
+export class Retriever {
+  #store: IndexStore;
+  #embedder: Embedder;
+
+  constructor(store: IndexStore, embedder: Embedder) {
+    this.#store = store;
+    this.#embedder = embedder;
+  }
+
+  /**
+   * Searches with the code around the cursor.
+   *
+   * @param excludePath Chunks of this file are left out: the prompt has it already.
+   */
+  async search(
+    query: string,
+    options: { excludePath: string; limit: number },
+  ): Promise<ScoredChunk[]> {
+    const [vector] = await this.#embedder.embed([query]);
+    const fused = reciprocalRankFusion([
+      this.#store.lexicalSearch(codeTerms(query), CANDIDATES),
+      this.#store.vectorSearch(vector, CANDIDATES),
+    ]);
+    const scores = new Map(fused.map((hit) => [hit.id, hit.score]));
+    return this.#store.chunks(fused.map((hit) => hit.id))
+      .filter((chunk) => chunk.path !== options.excludePath)
+      .slice(0, options.limit)
+      .map((chunk) => ({ ...chunk, score: scores.get(chunk.id)! }));
+  }
+}

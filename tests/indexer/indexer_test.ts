@@ -1,0 +1,115 @@
+/**
+ * Indexing a real fixture project with the real embedder, and searching it.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { Indexer, walkProject } from "../../engine/indexer/mod.ts";
+import { createLogger } from "../../engine/log/mod.ts";
+import { Embedder, IndexStore, Retriever } from "../../engine/retrieval/mod.ts";
+import { defaultCacheDir } from "../../engine/config/mod.ts";
+import { fixtureProject } from "../_helpers/project.ts";
+
+const log = createLogger("test", "error");
+const MODEL_DIR = join(defaultCacheDir(), "models", "all-MiniLM-L6-v2");
+const embedder = await Embedder.load(MODEL_DIR, { threads: 1 });
+
+async function indexed(root: string) {
+  const stateDir = await Deno.makeTempDir();
+  const store = await IndexStore.open(stateDir, embedder.dimensions);
+  const indexer = new Indexer(root, store, embedder, log);
+  await indexer.indexAll();
+  return { store, indexer, stateDir, retriever: new Retriever(store, embedder) };
+}
+
+Deno.test("walkProject() honours .gitignore and the default ignores", async () => {
+  const root = await fixtureProject();
+  const paths: string[] = [];
+  for await (const file of walkProject(root)) paths.push(file.path);
+  assert.deepEqual(paths, [
+    "app.py",
+    "billing/invoice.py",
+    "catalog/blob.py",
+    "catalog/products.py",
+    "web/checkout.ts",
+    "web/session.ts",
+  ]);
+});
+
+Deno.test("Indexer indexes the project and skips binary files", async () => {
+  const { store } = await indexed(await fixtureProject());
+  assert.deepEqual(store.paths().sort(), [
+    "app.py",
+    "billing/invoice.py",
+    "catalog/products.py",
+    "web/checkout.ts",
+    "web/session.ts",
+  ]);
+  assert.ok(store.counts().chunks >= store.counts().files, "every file has chunks");
+  await store.close();
+});
+
+Deno.test("Retriever finds the file that defines what the cursor uses", async () => {
+  const { retriever, store } = await indexed(await fixtureProject());
+  const python = await retriever.search(
+    "items = [LineItem(sku, 1, 40)]\ntotal = compute_invoice_total(",
+    { excludePath: "app.py", limit: 3 },
+  );
+  assert.equal(python[0].path, "billing/invoice.py");
+  assert.ok(python[0].text.includes("def compute_invoice_total"));
+  const typescript = await retriever.search(
+    "const session = createUserSession(userId, 60);\nif (isSessionExpired(",
+    { excludePath: "web/checkout.ts", limit: 3 },
+  );
+  assert.equal(typescript[0].path, "web/session.ts");
+  // A query with no shared identifier still lands through the embedding.
+  const semantic = await retriever.search("sort the goods from cheapest to most expensive", {
+    excludePath: "",
+    limit: 3,
+  });
+  assert.equal(semantic[0].path, "catalog/products.py");
+  await store.close();
+});
+
+Deno.test("Indexer re-embeds only changed files and forgets deleted ones", async () => {
+  const root = await fixtureProject();
+  const { store, indexer } = await indexed(root);
+  const before = store.counts();
+  let embedded = 0;
+  const counting = {
+    embed: (texts: string[]) => (embedded += texts.length, embedder.embed(texts)),
+  };
+  const again = new Indexer(root, store, counting as unknown as Embedder, log);
+  await again.indexAll();
+  assert.equal(embedded, 0, "nothing changed, nothing embedded");
+  await Deno.writeTextFile(
+    join(root, "web", "session.ts"),
+    "export const SESSION_COOKIE = 'sid';\n",
+  );
+  await Deno.remove(join(root, "catalog", "products.py"));
+  await again.indexAll();
+  assert.equal(embedded, 1, "one changed file of one chunk");
+  assert.ok(!store.paths().includes("catalog/products.py"));
+  assert.ok(store.counts().chunks < before.chunks);
+  await indexer.reindex(join(root, "web", "session.ts"), "export const SESSION_TTL = 900;\n");
+  const [hit] = await new Retriever(store, embedder).search("SESSION_TTL", {
+    excludePath: "",
+    limit: 1,
+  });
+  assert.ok(hit.text.includes("SESSION_TTL"), "a saved buffer is searchable at once");
+  await store.close();
+});
+
+Deno.test("IndexStore rebuilds its vector index when the saved one is missing or stale", async () => {
+  const { store, stateDir, retriever } = await indexed(await fixtureProject());
+  const query = "total = compute_invoice_total(";
+  const expected = (await retriever.search(query, { excludePath: "", limit: 1 }))[0].id;
+  await store.close();
+  await Deno.writeTextFile(join(stateDir, "vectors.usearch"), "torn write");
+  const reopened = await IndexStore.open(stateDir, embedder.dimensions);
+  const [hit] = await new Retriever(reopened, embedder).search(query, {
+    excludePath: "",
+    limit: 1,
+  });
+  assert.equal(hit.id, expected);
+  await reopened.close();
+});
