@@ -106,7 +106,7 @@ async function complete(config: Config, log: Logger, args: string[]): Promise<vo
   const host = createModelHost(config, log);
   host.start();
   try {
-    const result = await new CompletionPipeline(config, host).complete({
+    const result = await new CompletionPipeline(config, host, log).complete({
       uri: `file://${path}`,
       path: file,
       languageId: languageOf(path),

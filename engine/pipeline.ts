@@ -1,11 +1,14 @@
 /**
  * The completion pipeline, top to bottom: supersede the previous request for
  * the document → check the input → cut the prompt window at the cursor →
- * decide single- or multi-line → wait for the model → generate → post-process.
+ * decide single- or multi-line → wait for the model → retrieve project context
+ * under a deadline (a failure is logged and skipped) → pack it into its token
+ * budget → generate → post-process.
  *
  * @module
  */
 import type { Config } from "./config/mod.ts";
+import type { Logger } from "./log/mod.ts";
 import { offsetAt } from "./documents/mod.ts";
 import {
   CancelledError,
@@ -18,6 +21,18 @@ import type { ModelHost } from "./inference/mod.ts";
 import { type CompleteRequest, ErrorCode, type Position } from "./protocol/mod.ts";
 import { EngineError } from "./protocol/errors.ts";
 
+/** A chunk of the project that retrieval found for the cursor. */
+export interface RetrievedChunk {
+  path: string;
+  startLine: number;
+  endLine: number;
+  text: string;
+  score: number;
+}
+
+/** Finds project context for a query; `excludePath` is the file being edited. */
+export type ContextSource = (query: string, excludePath: string) => Promise<RetrievedChunk[]>;
+
 /** One completion request, with the document's text resolved. */
 export interface CompletionInput {
   uri: string;
@@ -27,17 +42,21 @@ export interface CompletionInput {
   text: string;
   position: Position;
   maxLines?: number;
+  /** The project's context, when the document belongs to an indexed project. */
+  context?: { source: ContextSource; repoName: string };
 }
 
 /** Runs completions against the generator. */
 export class CompletionPipeline {
   #config: Config;
   #models: ModelHost;
+  #log: Logger;
   #inFlight = new Map<string, AbortController>();
 
-  constructor(config: Config, models: ModelHost) {
+  constructor(config: Config, models: ModelHost, log: Logger) {
     this.#config = config;
     this.#models = models;
+    this.#log = log;
   }
 
   /**
@@ -76,7 +95,19 @@ export class CompletionPipeline {
         maxLines,
         format: generator.format,
       };
+      const retrieveStarted = performance.now();
+      const retrieved = input.context
+        ? await this.#retrieve(input.context.source, retrievalQuery(prefix, lineSuffix), input.path)
+        : [];
+      const context = packContext(
+        retrieved,
+        limits.contextTokens,
+        (text) => generator.countTokens(text),
+      );
+      const retrieveMs = performance.now() - retrieveStarted;
       const generation = await generator.generate({
+        context: context.map(({ path, text }) => ({ path, text })),
+        repoName: input.context?.repoName ?? "",
         prefix,
         suffix,
         path: input.path,
@@ -92,13 +123,19 @@ export class CompletionPipeline {
         items: text ? [{ text, range: { start: input.position, end: input.position } }] : [],
         timings: {
           astMs: 0,
-          retrieveMs: 0,
+          retrieveMs,
           promptMs,
           generateMs: generation.generateMs,
           totalMs: performance.now() - started,
           promptTokens: generation.promptTokens,
           reusedTokens: generation.reusedTokens,
         },
+        context: context.map(({ path, startLine, endLine, score }) => ({
+          path,
+          startLine,
+          endLine,
+          score,
+        })),
       };
     } catch (error) {
       if (abort.aborted && !(error instanceof EngineError)) throw new CancelledError();
@@ -107,6 +144,52 @@ export class CompletionPipeline {
       if (this.#inFlight.get(input.uri) === controller) this.#inFlight.delete(input.uri);
     }
   }
+
+  /** Runs retrieval under its deadline; a slow or failing source means no context, not an error. */
+  async #retrieve(source: ContextSource, query: string, path: string): Promise<RetrievedChunk[]> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<RetrievedChunk[]>((resolve) => {
+      timer = setTimeout(() => {
+        this.#log.debug(
+          `Retrieval passed its ${this.#config.completion.retrieveDeadlineMs} ms deadline`,
+        );
+        resolve([]);
+      }, this.#config.completion.retrieveDeadlineMs);
+    });
+    try {
+      return await Promise.race([source(query, path), deadline]);
+    } catch (error) {
+      this.#log.warn(`Retrieval failed, completing without context: ${(error as Error).message}`);
+      return [];
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** The code around the cursor that retrieval looks for: the last lines before it and the rest of its line. */
+function retrievalQuery(prefix: string, lineSuffix: string): string {
+  return prefix.split("\n").slice(-12).join("\n") + lineSuffix;
+}
+
+/**
+ * Takes the best chunks that fit the token budget, then orders them by path
+ * and line, so the same chunks always make the same prompt prefix.
+ */
+export function packContext(
+  chunks: RetrievedChunk[],
+  budgetTokens: number,
+  countTokens: (text: string) => number,
+): RetrievedChunk[] {
+  const chosen: RetrievedChunk[] = [];
+  let used = 0;
+  for (const chunk of [...chunks].sort((a, b) => b.score - a.score)) {
+    const cost = countTokens(`${chunk.path}\n${chunk.text}\n`) + 1;
+    if (used + cost > budgetTokens) continue;
+    chosen.push(chunk);
+    used += cost;
+  }
+  return chosen.sort((a, b) => a.path.localeCompare(b.path) || a.startLine - b.startLine);
 }
 
 /**

@@ -8,7 +8,9 @@ import type { Config } from "./config/mod.ts";
 import { KNOWN_LANGUAGES } from "./documents/mod.ts";
 import { Generator, ModelHost } from "./inference/mod.ts";
 import type { Logger } from "./log/mod.ts";
-import { resolveModel } from "./models/mod.ts";
+import { Projects } from "./indexer/mod.ts";
+import { resolveEmbedderDir, resolveModel } from "./models/mod.ts";
+import { Embedder } from "./retrieval/mod.ts";
 import { CompletionPipeline } from "./pipeline.ts";
 import type { ModelInfo } from "./protocol/mod.ts";
 import { RpcServer } from "./server/rpc_server.ts";
@@ -25,6 +27,14 @@ export function createModelHost(config: Config, log: Logger): ModelHost {
     const model = await resolveModel(config.cacheDir, config.modelsLock, config.generator.model);
     log.info(`Loading ${model.name} from ${model.path}`);
     return await Generator.load(model.path, { ...config.generator, log });
+  }, log);
+}
+
+/** The projects' indexes, sharing one embedder loaded on first use, on one CPU thread. */
+export function createProjects(config: Config, log: Logger): Projects {
+  return new Projects(config.cacheDir, async () => {
+    const dir = await resolveEmbedderDir(config.cacheDir, config.modelsLock);
+    return await Embedder.load(dir, { threads: 1 });
   }, log);
 }
 
@@ -47,7 +57,9 @@ export async function startSidecar(
 ): Promise<Sidecar> {
   const { log } = options;
   const models = createModelHost(config, log);
-  const pipeline = new CompletionPipeline(config, models);
+  const pipeline = new CompletionPipeline(config, models, log);
+  const projects = createProjects(config, log);
+  if (options.workspace) projects.open(options.workspace);
   const describeModels = (): ModelInfo[] => [{
     role: "generator",
     name: config.generator.model,
@@ -60,6 +72,7 @@ export async function startSidecar(
     log,
     models,
     pipeline,
+    projects,
     describeModels,
     languages: KNOWN_LANGUAGES,
     allowedRoot: options.workspace,
@@ -73,6 +86,7 @@ export async function startSidecar(
     models,
     close: async () => {
       await server.close();
+      await projects.close();
       await models.dispose();
     },
   };

@@ -143,7 +143,7 @@ async function runSamples(
   const host = createModelHost(config, log);
   host.start();
   await host.ready(new AbortController().signal, 120_000);
-  const pipeline = new CompletionPipeline(config, host);
+  const pipeline = new CompletionPipeline(config, host, log);
   const results: CompleteRequest.Result[] = [];
   try {
     for (const sample of samples) {

@@ -37,6 +37,10 @@ export interface Config {
     maxPrefixChars: number;
     /** Characters of text after the cursor put into the prompt (see above). */
     maxSuffixChars: number;
+    /** Tokens of project context (retrieved code) in the prompt. */
+    contextTokens: number;
+    /** Retrieval gets this long; past it the completion goes on without context. */
+    retrieveDeadlineMs: number;
     /** Larger documents are refused with a clear error. */
     maxDocumentBytes: number;
     /** How long `complete` waits for models that are still loading. */
@@ -96,6 +100,8 @@ export function loadConfig(overrides: ConfigOverrides = {}): Config {
       maxLines: 12,
       maxPrefixChars: 1500,
       maxSuffixChars: 1500,
+      contextTokens: 512,
+      retrieveDeadlineMs: 250,
       maxDocumentBytes: 1024 * 1024,
       readyWaitMs: 60_000,
     },

@@ -11,3 +11,4 @@ export {
   MAX_FILE_BYTES,
   walkProject,
 } from "./walker.ts";
+export { ProjectIndex, Projects } from "./projects.ts";

@@ -70,6 +70,8 @@ export class Generator {
   #context: LlamaContext;
   #sequence: LlamaContextSequence;
   #queue: Promise<unknown> = Promise.resolve();
+  /** The model's `<|repo_name|>` and `<|file_sep|>` tokens, when it has both. */
+  #repo?: { name: Token; fileSeparator: Token };
 
   private constructor(
     llama: Llama,
@@ -85,6 +87,12 @@ export class Generator {
       ? "fim"
       : "chat";
     this.modelName = String(model.fileInfo.metadata.general?.name ?? "unknown");
+    const single = (text: string) => {
+      const tokens = model.tokenize(text, true);
+      return tokens.length === 1 ? tokens[0] : undefined;
+    };
+    const name = single("<|repo_name|>"), fileSeparator = single("<|file_sep|>");
+    if (name !== undefined && fileSeparator !== undefined) this.#repo = { name, fileSeparator };
   }
 
   /**
@@ -189,16 +197,38 @@ export class Generator {
     };
   }
 
-  /** Prefix-suffix-middle with the model's own FIM tokens. */
+  /**
+   * Prefix-suffix-middle with the model's own FIM tokens. When the model also
+   * knows repository tokens (Qwen2.5-Coder), the project context goes first as
+   * files of the repository, so it stays a stable prefix between keystrokes.
+   */
   #fimTokens(input: PromptInput): Token[] {
     const infill = this.#model.tokens.infill;
+    const repo = this.#repo;
+    const header: Token[] = [];
+    if (repo && input.context.length > 0) {
+      header.push(repo.name, ...this.#model.tokenize(`${input.repoName}\n`));
+      for (const snippet of input.context) {
+        header.push(
+          repo.fileSeparator,
+          ...this.#model.tokenize(`${snippet.path}\n${snippet.text}\n`),
+        );
+      }
+      header.push(repo.fileSeparator, ...this.#model.tokenize(`${input.path}\n`));
+    }
     return [
+      ...header,
       infill.prefix!,
       ...this.#model.tokenize(input.prefix),
       infill.suffix!,
       ...this.#model.tokenize(input.suffix),
       infill.middle!,
     ];
+  }
+
+  /** Counts a text's tokens, to fit the project context into its budget. */
+  countTokens(text: string): number {
+    return this.#model.tokenize(text).length;
   }
 
   /** Frees the model and the native library. */

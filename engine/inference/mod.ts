@@ -5,5 +5,5 @@
  */
 export { CancelledError, type Generation, Generator, type GeneratorOptions } from "./generator.ts";
 export { ModelHost } from "./model_host.ts";
-export type { PromptFormat } from "./prompt.ts";
+export type { ContextSnippet, PromptFormat } from "./prompt.ts";
 export { completionMode, type CursorContext, isFinished, postprocess } from "./postprocess/mod.ts";

@@ -15,6 +15,16 @@ export interface PromptInput {
   languageId: string;
   /** Whether the completion may span several lines. */
   multiline: boolean;
+  /** Code from other files of the project, in the order to show it. */
+  context: ContextSnippet[];
+  /** The project's name, for the repository-level prompt. */
+  repoName: string;
+}
+
+/** A piece of another file put into the prompt. */
+export interface ContextSnippet {
+  path: string;
+  text: string;
 }
 
 /** Marks the cursor in the chat prompt; removed from answers that echo it. */
@@ -36,6 +46,11 @@ export function chatUserMessage(input: PromptInput): string {
   const task = input.multiline
     ? `Write the code that belongs at ${CURSOR_MARKER}.`
     : `Write the complete line that contains ${CURSOR_MARKER}, with ${CURSOR_MARKER} replaced by the missing code.`;
-  return `\`\`\`${input.languageId}\n${input.prefix}${CURSOR_MARKER}${input.suffix}\n\`\`\`\n` +
+  const related = input.context.map((snippet) =>
+    `${snippet.path}:\n\`\`\`\n${snippet.text}\n\`\`\`\n`
+  )
+    .join("");
+  return (related ? `Related code from the project:\n${related}\n` : "") +
+    `\`\`\`${input.languageId}\n${input.prefix}${CURSOR_MARKER}${input.suffix}\n\`\`\`\n` +
     `File: ${input.path}. ${task}`;
 }

@@ -4,7 +4,8 @@
  * @module
  */
 import { findModel, readModelsLock } from "./lock.ts";
-import { checkModelFile } from "./store.ts";
+import { join } from "node:path";
+import { checkModelFile, modelsDir } from "./store.ts";
 
 export { findModel, readModelsLock } from "./lock.ts";
 export type { LockedModel, ModelsLock, ModelSource } from "./lock.ts";
@@ -54,4 +55,26 @@ export async function resolveModel(
     );
   }
   return { name, path: check.path };
+}
+
+/**
+ * The folder of the embedder's files (config, tokenizer, ONNX weights), once
+ * every one of them is present and verified.
+ *
+ * @throws ModelMissingError naming the fetch command.
+ */
+export async function resolveEmbedderDir(cacheDir: string, lockPath: string): Promise<string> {
+  const files = (await readModelsLock(lockPath)).models.filter((model) =>
+    model.role === "embedder"
+  );
+  if (files.length === 0) throw new ModelMissingError("models.lock pins no embedder");
+  for (const file of files) {
+    const check = await checkModelFile(cacheDir, file);
+    if (check.state !== "present") {
+      throw new ModelMissingError(
+        `Embedder ${check.state}: ${check.path}; fetch it with \`deno task models pull\``,
+      );
+    }
+  }
+  return join(modelsDir(cacheDir), files[0].file.split("/")[0]);
 }

@@ -7,8 +7,14 @@ import { isAbsolute, relative, resolve } from "node:path";
 import { DocumentStore, languageOf, pathOf } from "../documents/mod.ts";
 import { FeedbackLog, projectStateDir } from "../learning/mod.ts";
 import type { Logger } from "../log/mod.ts";
+import type { Projects } from "../indexer/mod.ts";
 import type { CompletionPipeline } from "../pipeline.ts";
-import { type CompleteRequest, ErrorCode, type InitializeRequest } from "../protocol/mod.ts";
+import {
+  type CompleteRequest,
+  ErrorCode,
+  type InitializeRequest,
+  type StatusRequest,
+} from "../protocol/mod.ts";
 import { EngineError } from "../protocol/errors.ts";
 import {
   optionalCount,
@@ -24,6 +30,7 @@ export interface SessionOptions {
   cacheDir: string;
   log: Logger;
   pipeline: CompletionPipeline;
+  projects: Projects;
   /** When set, clients may only work under this directory. */
   allowedRoot?: string;
   /** Workspace used by clients that never call `initialize`. */
@@ -72,12 +79,29 @@ export class ClientSession {
     }
     this.#workspace = resolve(root);
     this.#feedbackLog = new FeedbackLog(projectStateDir(this.#options.cacheDir, this.#workspace));
+    this.#options.projects.open(this.#workspace);
     const client = params.client as InitializeRequest.Params["client"];
     const name = `${client?.name ?? "unknown"} ${client?.version ?? ""}`.trim();
     this.#options.log.info(`Client ${name} on ${this.#workspace}`);
   }
 
-  /** `document/didOpen|didChange|didSave`: keeps the newest text of a buffer. */
+  /** The index progress of this client's project, for `status`. */
+  indexProgress(): StatusRequest.Result["index"] {
+    return this.#options.projects.progress(this.#workspace);
+  }
+
+  /** `document/didSave`: keeps the text and re-indexes the file in the background. */
+  saveDocument(raw: unknown): void {
+    this.syncDocument(raw);
+    const uri = requiredString(paramsObject(raw), "uri");
+    const text = this.#documents.get(uri)?.text;
+    const project = this.#options.projects.get(this.#workspace);
+    project?.indexer.reindex(pathOf(uri), text).catch((error) =>
+      this.#options.log.warn(`Re-index of ${uri} failed: ${error.message}`)
+    );
+  }
+
+  /** `document/didOpen|didChange`: keeps the newest text of a buffer. */
   syncDocument(raw: unknown): void {
     const params = paramsObject(raw);
     const uri = requiredString(params, "uri");
@@ -115,10 +139,16 @@ export class ClientSession {
     const languageId = optionalString(params, "languageId") ?? held?.languageId ??
       languageOf(filePath);
     const path = isAbsolute(filePath) ? relative(this.#workspace, filePath) : filePath;
-    const result = await this.#options.pipeline.complete(
-      { uri, path, languageId, text, position, maxLines: optionalCount(params, "maxLines") },
-      signal,
-    );
+    const project = this.#options.projects.get(this.#workspace);
+    const result = await this.#options.pipeline.complete({
+      uri,
+      path,
+      languageId,
+      text,
+      position,
+      maxLines: optionalCount(params, "maxLines"),
+      ...(project ? { context: { source: project.contextSource, repoName: project.name } } : {}),
+    }, signal);
     if (result.items[0]) {
       this.#shown.set(result.id, { text: result.items[0].text, languageId, path });
       while (this.#shown.size > RECENT_RESULTS) {

@@ -44,7 +44,7 @@ export interface RpcServerOptions extends SessionOptions {
 export class RpcServer {
   #options: RpcServerOptions;
   #server: Server;
-  #connections = new Set<MessageConnection>();
+  #connections = new Map<MessageConnection, ClientSession>();
   #shutdownListeners = new Set<() => void>();
   #socketPath?: string;
 
@@ -52,6 +52,7 @@ export class RpcServer {
     this.#options = options;
     this.#server = createServer((socket) => this.#accept(socket));
     options.models.onChange(() => this.#broadcastStatus());
+    options.projects.onChange(() => this.#broadcastStatus());
   }
 
   /** Listens on `path` and makes the socket private to this user. */
@@ -74,32 +75,33 @@ export class RpcServer {
 
   /** Closes every connection and the socket, and removes the socket file. */
   async close(): Promise<void> {
-    for (const connection of this.#connections) connection.dispose();
+    for (const connection of this.#connections.keys()) connection.dispose();
     this.#connections.clear();
     await new Promise<void>((done) => this.#server.close(() => done()));
     if (this.#socketPath) await Deno.remove(this.#socketPath).catch(() => undefined);
   }
 
   #broadcastStatus(): void {
-    const status = this.#status();
-    for (const connection of this.#connections) {
+    for (const [connection, session] of this.#connections) {
       // A client that went away is no reason to fail the others; vscode-jsonrpc throws
       // synchronously on a disposed connection and asynchronously on a broken socket.
       try {
-        connection.sendNotification(StatusChangedNotification.method, status).catch(() => {});
+        connection.sendNotification(StatusChangedNotification.method, this.#status(session))
+          .catch(() => {});
       } catch {
         this.#connections.delete(connection);
       }
     }
   }
 
-  #status(): StatusRequest.Result {
-    const models = this.#options.models;
+  #status(session: ClientSession): StatusRequest.Result {
+    const { models, projects } = this.#options;
+    const error = models.error ?? projects.error;
     return {
       state: models.state,
       models: this.#options.describeModels(),
-      index: { files: 0, chunks: 0, pending: 0, state: "off" },
-      ...(models.error ? { error: models.error } : {}),
+      index: session.indexProgress(),
+      ...(error ? { error } : {}),
     };
   }
 
@@ -134,7 +136,7 @@ export class RpcServer {
         } satisfies InitializeRequest.Result;
       }),
     );
-    connection.onRequest(StatusRequest.method, handled(log, () => this.#status()));
+    connection.onRequest(StatusRequest.method, handled(log, () => this.#status(session)));
     const notification = (handler: (params: unknown) => void) => (params: unknown) => {
       try {
         handler(params);
@@ -145,7 +147,10 @@ export class RpcServer {
     const sync = notification((params) => session.syncDocument(params));
     connection.onNotification(DocumentNotification.didOpen, sync);
     connection.onNotification(DocumentNotification.didChange, sync);
-    connection.onNotification(DocumentNotification.didSave, sync);
+    connection.onNotification(
+      DocumentNotification.didSave,
+      notification((params) => session.saveDocument(params)),
+    );
     connection.onNotification(
       DocumentNotification.didClose,
       notification((params) => session.closeDocument(params)),
@@ -174,7 +179,7 @@ export class RpcServer {
       return {};
     });
 
-    this.#connections.add(connection);
+    this.#connections.set(connection, session);
     connection.listen();
   }
 }

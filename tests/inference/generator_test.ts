@@ -16,6 +16,8 @@ const request = {
   path: "a.py",
   languageId: "python",
   multiline: false,
+  context: [],
+  repoName: "",
   maxTokens: 8,
   shouldStop: () => false,
 };

@@ -1,0 +1,119 @@
+/**
+ * The indexed projects of a running sidecar: one index per workspace root,
+ * opened on first use and indexed in the background, all sharing one embedder.
+ */
+import { basename } from "node:path";
+import { projectStateDir } from "../learning/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import type { ContextSource } from "../pipeline.ts";
+import { type Embedder, IndexStore, Retriever } from "../retrieval/mod.ts";
+import { Indexer, type IndexProgress } from "./indexer.ts";
+
+/** Chunks retrieval hands to the pipeline, before the token budget picks. */
+const RETRIEVED_CHUNKS = 8;
+
+/** One workspace's index. */
+export class ProjectIndex {
+  readonly root: string;
+  readonly indexer: Indexer;
+  #store: IndexStore;
+  #retriever: Retriever;
+
+  constructor(root: string, store: IndexStore, embedder: Embedder, log: Logger) {
+    this.root = root;
+    this.#store = store;
+    this.indexer = new Indexer(root, store, embedder, log);
+    this.#retriever = new Retriever(store, embedder);
+  }
+
+  /** The project's name, shown to the model. */
+  get name(): string {
+    return basename(this.root);
+  }
+
+  /** Retrieval for the completion pipeline. */
+  readonly contextSource: ContextSource = (query, excludePath) =>
+    this.#retriever.search(query, { excludePath, limit: RETRIEVED_CHUNKS });
+
+  /** Saves and closes the index. */
+  async close(): Promise<void> {
+    await this.indexer.idle();
+    await this.#store.close();
+  }
+}
+
+/** Opens project indexes on demand. */
+export class Projects {
+  #cacheDir: string;
+  #log: Logger;
+  #loadEmbedder: () => Promise<Embedder>;
+  #embedder?: Promise<Embedder>;
+  #opened = new Map<string, Promise<ProjectIndex>>();
+  #ready = new Map<string, ProjectIndex>();
+  #listeners = new Set<() => void>();
+  #error?: string;
+
+  constructor(cacheDir: string, loadEmbedder: () => Promise<Embedder>, log: Logger) {
+    this.#cacheDir = cacheDir;
+    this.#loadEmbedder = loadEmbedder;
+    this.#log = log;
+  }
+
+  /** Calls `listener` when any project's indexing starts or finishes. */
+  onChange(listener: () => void): void {
+    this.#listeners.add(listener);
+  }
+
+  /**
+   * Opens the index of `root` and starts indexing it in the background. A
+   * missing embedder or an unwritable cache is logged and reported in status;
+   * completions go on without project context.
+   */
+  open(root: string): void {
+    if (this.#opened.has(root)) return;
+    const opening = (async () => {
+      this.#embedder ??= this.#loadEmbedder();
+      const embedder = await this.#embedder;
+      const store = await IndexStore.open(
+        projectStateDir(this.#cacheDir, root),
+        embedder.dimensions,
+      );
+      const project = new ProjectIndex(root, store, embedder, this.#log);
+      project.indexer.onChange(() => this.#notify());
+      this.#ready.set(root, project);
+      project.indexer.start();
+      return project;
+    })();
+    opening.catch((error: Error) => {
+      this.#error = `Project index unavailable: ${error.message}`;
+      this.#log.warn(this.#error);
+      this.#notify();
+    });
+    this.#opened.set(root, opening);
+  }
+
+  /** The project's index once it is open. */
+  get(root: string): ProjectIndex | undefined {
+    return this.#ready.get(root);
+  }
+
+  /** Index progress of a project, or "off" with the reason when it has none. */
+  progress(root: string): IndexProgress | { files: 0; chunks: 0; pending: 0; state: "off" } {
+    return this.#ready.get(root)?.indexer.progress() ??
+      { files: 0, chunks: 0, pending: 0, state: "off" };
+  }
+
+  /** Why project context is off, if it failed. */
+  get error(): string | undefined {
+    return this.#error;
+  }
+
+  /** Closes every open project. */
+  async close(): Promise<void> {
+    await Promise.all([...this.#ready.values()].map((project) => project.close()));
+  }
+
+  #notify(): void {
+    for (const listener of this.#listeners) listener();
+  }
+}
