@@ -4,6 +4,7 @@
  *   serve [--workspace DIR] [--model NAME]   the sidecar (default)
  *   complete FILE:LINE:COL [--json] [--max-lines N] [--model NAME]
  *   models list | pull [NAME...] | verify [NAME...]
+ *   index DIR                                the project index, with a progress bar
  *
  * @module
  */
@@ -20,7 +21,8 @@ import type { Sidecar } from "./engine/sidecar.ts";
 
 const USAGE = `Usage: ast-complete [serve] [--workspace DIR] [--model NAME]
        ast-complete complete FILE:LINE:COL [--json] [--max-lines N] [--model NAME]
-       ast-complete models list | pull [NAME...] | verify [NAME...]`;
+       ast-complete models list | pull [NAME...] | verify [NAME...]
+       ast-complete index DIR`;
 
 const { values: flags, positionals } = parseArgs({
   args: Deno.args,
@@ -56,6 +58,9 @@ try {
       break;
     case "models":
       await models(config, log, rest);
+      break;
+    case "index":
+      await index(config, log, rest);
       break;
     default:
       throw new Error(`Unknown command: ${command}\n${USAGE}`);
@@ -162,4 +167,30 @@ async function models(config: Config, log: Logger, args: string[]): Promise<void
   } else {
     throw new Error(`Unknown models action: ${action} (expected list, pull or verify)`);
   }
+}
+
+/** Indexes a project now, with a progress bar on stderr; later runs re-embed only what changed. */
+async function index(config: Config, log: Logger, args: string[]): Promise<void> {
+  if (!args[0]) throw new Error(`Expected a directory\n${USAGE}`);
+  const root = resolve(args[0]);
+  if (!(await Deno.stat(root).catch(() => undefined))?.isDirectory) {
+    throw new Error(`Not a directory: ${root}`);
+  }
+  const { createProjects } = await import("./engine/sidecar.ts");
+  const { Progress } = await import("./engine/models/progress.ts");
+  // Nothing else runs: the embedder may use every generation thread.
+  const projects = createProjects(config, log, config.generator.threads);
+  const project = await projects.openNow(root);
+  const started = performance.now();
+  let progress: InstanceType<typeof Progress> | undefined;
+  await project.indexer.indexAll((done, total) => {
+    progress ??= new Progress(`index ${root}`, total, "files");
+    progress.update(done);
+  });
+  progress?.done();
+  const { files, chunks } = project.indexer.progress();
+  log.info(
+    `Indexed ${files} files, ${chunks} chunks in ${Math.round(performance.now() - started)} ms`,
+  );
+  await projects.close();
 }

@@ -30,11 +30,14 @@ export function createModelHost(config: Config, log: Logger): ModelHost {
   }, log);
 }
 
-/** The projects' indexes, sharing one embedder loaded on first use, on one CPU thread. */
-export function createProjects(config: Config, log: Logger): Projects {
+/**
+ * The projects' indexes, sharing one embedder loaded on first use. The
+ * sidecar embeds on one thread, leaving the other cores to the generator.
+ */
+export function createProjects(config: Config, log: Logger, embedderThreads = 1): Projects {
   return new Projects(config.cacheDir, async () => {
     const dir = await resolveEmbedderDir(config.cacheDir, config.modelsLock);
-    return await Embedder.load(dir, { threads: 1 });
+    return await Embedder.load(dir, { threads: embedderThreads });
   }, log);
 }
 

@@ -145,10 +145,17 @@ export class Indexer {
     const hash = createHash("sha256").update(text).digest("hex");
     if (this.#store.fileHash(path) === hash) return;
     const chunks = chunkText(path, text);
-    const vectors: Float32Array[] = [];
-    for (let start = 0; start < chunks.length; start += EMBED_BATCH) {
-      const batch = chunks.slice(start, start + EMBED_BATCH);
-      vectors.push(...await this.#embedder.embed(batch.map((chunk) => `${path}\n${chunk.text}`)));
+    // Batches of similar length waste little on padding.
+    const order = chunks.map((_, index) => index).sort((a, b) =>
+      chunks[a].text.length - chunks[b].text.length
+    );
+    const vectors: Float32Array[] = new Array(chunks.length);
+    for (let start = 0; start < order.length; start += EMBED_BATCH) {
+      const batch = order.slice(start, start + EMBED_BATCH);
+      const embedded = await this.#embedder.embed(
+        batch.map((index) => `${path}\n${chunks[index].text}`),
+      );
+      batch.forEach((index, position) => vectors[index] = embedded[position]);
     }
     this.#store.replaceFile(path, hash, chunks, vectors);
   }

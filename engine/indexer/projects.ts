@@ -71,25 +71,27 @@ export class Projects {
    */
   open(root: string): void {
     if (this.#opened.has(root)) return;
-    const opening = (async () => {
-      this.#embedder ??= this.#loadEmbedder();
-      const embedder = await this.#embedder;
-      const store = await IndexStore.open(
-        projectStateDir(this.#cacheDir, root),
-        embedder.dimensions,
-      );
-      const project = new ProjectIndex(root, store, embedder, this.#log);
-      project.indexer.onChange(() => this.#notify());
-      this.#ready.set(root, project);
+    const opening = this.openNow(root).then((project) => {
       project.indexer.start();
       return project;
-    })();
+    });
     opening.catch((error: Error) => {
       this.#error = `Project index unavailable: ${error.message}`;
       this.#log.warn(this.#error);
       this.#notify();
     });
     this.#opened.set(root, opening);
+  }
+
+  /** Opens the index of `root` without starting to index it; throws when it cannot. */
+  async openNow(root: string): Promise<ProjectIndex> {
+    this.#embedder ??= this.#loadEmbedder();
+    const embedder = await this.#embedder;
+    const store = await IndexStore.open(projectStateDir(this.#cacheDir, root), embedder.dimensions);
+    const project = new ProjectIndex(root, store, embedder, this.#log);
+    project.indexer.onChange(() => this.#notify());
+    this.#ready.set(root, project);
+    return project;
   }
 
   /** The project's index once it is open. */

@@ -1,4 +1,4 @@
-/** Download progress on stderr: a live line on a terminal, a line per 10% otherwise. */
+/** Progress on stderr: a live line on a terminal, a line per 10% otherwise. */
 
 const encoder = new TextEncoder();
 
@@ -8,25 +8,33 @@ export class Progress {
   #total: number;
   #terminal = Deno.stderr.isTerminal();
   #lastDecile = -1;
+  #unit: "bytes" | "files";
 
   /**
-   * @param label What is being transferred.
-   * @param total Expected bytes, or 0 when unknown.
+   * @param label What is being done.
+   * @param total Expected amount, or 0 when unknown.
+   * @param unit Bytes are shown in MB.
    */
-  constructor(label: string, total: number) {
+  constructor(label: string, total: number, unit: "bytes" | "files" = "bytes") {
     this.#label = label;
     this.#total = total;
+    this.#unit = unit;
   }
 
-  /** Reports the bytes transferred so far. */
-  update(bytes: number): void {
-    const mb = (bytes / 1e6).toFixed(1);
+  #amount(value: number): string {
+    return this.#unit === "bytes" ? `${(value / 1e6).toFixed(1)} MB` : `${value} files`;
+  }
+
+  /** Reports the amount done so far. */
+  update(done: number): void {
     if (this.#total <= 0) {
-      if (this.#terminal) this.#write(`\r${this.#label}: ${mb} MB`);
+      if (this.#terminal) this.#write(`\r${this.#label}: ${this.#amount(done)}`);
       return;
     }
-    const percent = Math.min(100, Math.floor((bytes / this.#total) * 100));
-    const line = `${this.#label}: ${percent}% (${mb} / ${(this.#total / 1e6).toFixed(1)} MB)`;
+    const percent = Math.min(100, Math.floor((done / this.#total) * 100));
+    const line = `${this.#label}: ${percent}% (${this.#amount(done)} of ${
+      this.#amount(this.#total)
+    })`;
     if (this.#terminal) {
       this.#write(`\r${line}`);
     } else if (Math.floor(percent / 10) > this.#lastDecile) {

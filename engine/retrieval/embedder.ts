@@ -3,7 +3,20 @@
  * through transformers.js, on the CPU and apart from the generator.
  */
 import { basename, dirname } from "node:path";
-import { env, type FeatureExtractionPipeline, pipeline } from "@huggingface/transformers";
+import {
+  env,
+  type FeatureExtractionPipeline,
+  mean_pooling,
+  pipeline,
+  type Tensor,
+} from "@huggingface/transformers";
+
+/**
+ * Tokens embedded per text. all-MiniLM-L6-v2 was trained on 128 and
+ * sentence-transformers cuts at 256; the tokenizer's own limit (512) only
+ * costs time on long chunks, whose head (signature, docstring) says most.
+ */
+const MAX_TOKENS = 256;
 
 /** Embeds texts into unit vectors. */
 export class Embedder {
@@ -32,11 +45,23 @@ export class Embedder {
     return new Embedder(extract, probe.dims[1]);
   }
 
-  /** Mean-pooled, normalised embeddings, one per text. */
+  /** Mean-pooled, normalised embeddings, one per text, each cut at {@link MAX_TOKENS}. */
   async embed(texts: string[]): Promise<Float32Array[]> {
     if (texts.length === 0) return [];
-    const output = await this.#extract(texts, { pooling: "mean", normalize: true });
-    const data = output.data as Float32Array;
+    // The feature-extraction pipeline pads to the tokenizer's 512: call its parts with our limit.
+    const inputs = this.#extract.tokenizer(texts, {
+      padding: true,
+      truncation: true,
+      max_length: MAX_TOKENS,
+    });
+    const { last_hidden_state } = await this.#extract.model(inputs) as {
+      last_hidden_state: Tensor;
+    };
+    const pooled = mean_pooling(last_hidden_state, inputs.attention_mask as Tensor).normalize(
+      2,
+      -1,
+    );
+    const data = pooled.data as Float32Array;
     return texts.map((_, index) =>
       data.slice(index * this.dimensions, (index + 1) * this.dimensions)
     );
