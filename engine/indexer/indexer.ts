@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { join, relative } from "node:path";
 import type { Logger } from "../log/mod.ts";
 import { chunkText, type Embedder, type IndexStore } from "../retrieval/mod.ts";
-import { looksBinary, MAX_FILE_BYTES, walkProject } from "./walker.ts";
+import { indexFilter, looksBinary, MAX_FILE_BYTES, walkProject } from "./walker.ts";
 
 /** What the indexer is doing, as `status` reports it. */
 export interface IndexProgress {
@@ -20,6 +20,8 @@ export interface IndexProgress {
 
 /** Chunks embedded per call: large enough to batch, small enough to yield often. */
 const EMBED_BATCH = 16;
+/** External changes are collected this long before they are indexed. */
+const WATCH_DEBOUNCE_MS = 300;
 
 /** Indexes one project. */
 export class Indexer {
@@ -30,6 +32,7 @@ export class Indexer {
   #pending = new Set<string>();
   #running?: Promise<void>;
   #listeners = new Set<() => void>();
+  #watcher?: Deno.FsWatcher;
 
   constructor(root: string, store: IndexStore, embedder: Embedder, log: Logger) {
     this.#root = root;
@@ -90,8 +93,28 @@ export class Indexer {
     await this.#indexText(path, text);
   }
 
-  /** Waits for background work to finish. */
+  /**
+   * Re-indexes files changed outside the editor (a checkout, a generator, another
+   * tool), collected for a moment so a burst of changes costs one pass.
+   */
+  async watch(): Promise<void> {
+    const wanted = await indexFilter(this.#root);
+    this.#watcher = Deno.watchFs(this.#root, { recursive: true });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    for await (const event of this.#watcher) {
+      const paths = event.paths.map((path) => relative(this.#root, path)).filter(wanted);
+      if (paths.length === 0) continue;
+      for (const path of paths) this.#pending.add(path);
+      clearTimeout(timer);
+      timer = setTimeout(() => this.#track(this.#drain()), WATCH_DEBOUNCE_MS);
+    }
+    clearTimeout(timer);
+  }
+
+  /** Stops watching and waits for background work to finish. */
   async idle(): Promise<void> {
+    this.#watcher?.close();
+    this.#watcher = undefined;
     while (this.#running) await this.#running;
   }
 

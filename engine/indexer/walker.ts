@@ -52,10 +52,23 @@ export interface FoundFile {
  * Walks `root`, yielding indexable files in a stable order.
  */
 export async function* walkProject(root: string): AsyncGenerator<FoundFile> {
-  const rules: { base: string; matcher: Ignore }[] = [
-    { base: "", matcher: ignore().add(DEFAULT_IGNORES) },
-  ];
-  yield* walkDir(root, "", rules);
+  yield* walkDir(root, "", [{ base: "", matcher: ignore().add(DEFAULT_IGNORES) }]);
+}
+
+/**
+ * Whether a path (relative to `root`) would be indexed, judged by the default
+ * ignores and the root's .gitignore: what a file watcher needs, quickly.
+ */
+export async function indexFilter(root: string): Promise<(path: string) => boolean> {
+  const matcher = ignore().add(DEFAULT_IGNORES);
+  try {
+    matcher.add(await Deno.readTextFile(join(root, ".gitignore")));
+  } catch {
+    // No .gitignore.
+  }
+  return (path) =>
+    path !== "" && !path.startsWith("..") && !matcher.ignores(path) &&
+    languageOf(path) !== "plaintext";
 }
 
 async function* walkDir(

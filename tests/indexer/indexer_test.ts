@@ -113,3 +113,29 @@ Deno.test("IndexStore rebuilds its vector index when the saved one is missing or
   assert.equal(hit.id, expected);
   await reopened.close();
 });
+
+Deno.test("Indexer.watch() indexes files changed outside the editor and drops deleted ones", async () => {
+  const root = await fixtureProject();
+  const { store, indexer } = await indexed(root);
+  const watching = indexer.watch();
+  const until = async (condition: () => boolean) => {
+    const deadline = Date.now() + 15_000;
+    while (!condition() && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.ok(condition());
+  };
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  await Deno.writeTextFile(
+    join(root, "billing", "refunds.py"),
+    "def refund_invoice(invoice_id):\n    return invoice_id\n",
+  );
+  await Deno.writeTextFile(join(root, "generated", "skip.py"), "def ignored():\n    pass\n");
+  await until(() => store.paths().includes("billing/refunds.py"));
+  await Deno.remove(join(root, "app.py"));
+  await until(() => !store.paths().includes("app.py"));
+  assert.ok(!store.paths().includes("generated/skip.py"), ".gitignore holds for the watcher too");
+  await indexer.idle();
+  await watching;
+  await store.close();
+});
