@@ -10,6 +10,9 @@
  *   latency  single-line completions at natural cut points of real files, with the stage split
  *   window   the same completions with prompt windows of several sizes (characters before
  *            and after the cursor): exact match against latency, side by side
+ *   repo     lines that use a name defined in another file of a real project, completed
+ *            with and without retrieval, side by side (scripts/bench/repo.ts)
+ *   index    embedding cost, indexing throughput and memory, re-index and retrieval latency
  */
 import { parseArgs } from "node:util";
 import { join, relative } from "node:path";
@@ -19,44 +22,29 @@ import { createLogger } from "../engine/log/mod.ts";
 import { CompletionPipeline } from "../engine/pipeline.ts";
 import { createModelHost } from "../engine/sidecar.ts";
 import type { CompleteRequest } from "../engine/protocol/mod.ts";
+import { seeded, stats } from "./bench/stats.ts";
+import { indexSuite, repo } from "./bench/repo.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const log = createLogger("bench", "warn");
 const { values: flags, positionals } = parseArgs({
   args: Deno.args,
   allowPositionals: true,
-  options: { samples: { type: "string", default: "16" }, dir: { type: "string", multiple: true } },
+  options: {
+    samples: { type: "string", default: "16" },
+    dir: { type: "string", multiple: true },
+    files: { type: "string", default: "1000" },
+  },
 });
 const SUITES: Record<string, () => Promise<Record<string, unknown>>> = {
   startup,
   threads,
   latency,
   window,
+  repo: () => repo({ dir: flags.dir?.[0], samples: Number(flags.samples), log }),
+  index: () => indexSuite({ dir: flags.dir?.[0], files: Number(flags.files), log }),
 };
 const chosen = positionals.length > 0 ? positionals : Object.keys(SUITES);
-
-/** Median, min, max and p95 of a list of numbers, rounded to 0.1. */
-function stats(values: number[]) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-  const round = (value: number) => Math.round(value * 10) / 10;
-  return {
-    median: round(at(0.5)),
-    p95: round(at(0.95)),
-    min: round(sorted[0]),
-    max: round(sorted.at(-1)!),
-    n: sorted.length,
-  };
-}
-
-/** A seeded generator, so every run picks the same samples. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state * 1664525 + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
 
 interface Sample {
   path: string;
