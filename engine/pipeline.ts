@@ -30,8 +30,14 @@ export interface RetrievedChunk {
   score: number;
 }
 
+/** What retrieval looks for: the code at the cursor and the file's import lines. */
+export interface ContextQuery {
+  code: string;
+  imports: string;
+}
+
 /** Finds project context for a query; `excludePath` is the file being edited. */
-export type ContextSource = (query: string, excludePath: string) => Promise<RetrievedChunk[]>;
+export type ContextSource = (query: ContextQuery, excludePath: string) => Promise<RetrievedChunk[]>;
 
 /** One completion request, with the document's text resolved. */
 export interface CompletionInput {
@@ -97,7 +103,11 @@ export class CompletionPipeline {
       };
       const retrieveStarted = performance.now();
       const retrieved = input.context
-        ? await this.#retrieve(input.context.source, retrievalQuery(prefix, lineSuffix), input.path)
+        ? await this.#retrieve(
+          input.context.source,
+          { code: retrievalQuery(prefix, lineSuffix), imports: importLines(input.text) },
+          input.path,
+        )
         : [];
       const context = packContext(
         retrieved,
@@ -146,7 +156,11 @@ export class CompletionPipeline {
   }
 
   /** Runs retrieval under its deadline; a slow or failing source means no context, not an error. */
-  async #retrieve(source: ContextSource, query: string, path: string): Promise<RetrievedChunk[]> {
+  async #retrieve(
+    source: ContextSource,
+    query: ContextQuery,
+    path: string,
+  ): Promise<RetrievedChunk[]> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<RetrievedChunk[]>((resolve) => {
       timer = setTimeout(() => {
@@ -170,6 +184,15 @@ export class CompletionPipeline {
 /** The code around the cursor that retrieval looks for: the last lines before it and the rest of its line. */
 function retrievalQuery(prefix: string, lineSuffix: string): string {
   return prefix.split("\n").slice(-12).join("\n") + lineSuffix;
+}
+
+/** Lines that import: `import`, `from`, `require(`, `use`, `using`, `#include`, near the top. */
+const IMPORT_LINE =
+  /^\s*(?:import\b|from\s+\S+\s+import\b|export\s.*\bfrom\b|use\s|using\s|#include\b)|\brequire\(/;
+
+/** The import lines of a document, where they usually are: its first 200 lines. */
+function importLines(text: string): string {
+  return text.split("\n", 200).filter((line) => IMPORT_LINE.test(line)).join("\n");
 }
 
 /**

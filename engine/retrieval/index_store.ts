@@ -44,7 +44,7 @@ const SCHEMA = `
     vector BLOB NOT NULL
   );
   CREATE INDEX IF NOT EXISTS chunks_by_path ON chunks (path);
-  CREATE VIRTUAL TABLE IF NOT EXISTS chunk_terms USING fts5 (terms);
+  CREATE VIRTUAL TABLE IF NOT EXISTS chunk_terms USING fts5 (path_terms, terms);
 `;
 
 /** The index of one project. */
@@ -134,7 +134,10 @@ export class IndexStore {
       const insertChunk = this.#db.prepare(
         "INSERT INTO chunks (path, start_line, end_line, text, vector) VALUES (?, ?, ?, ?, ?)",
       );
-      const insertTerms = this.#db.prepare("INSERT INTO chunk_terms (rowid, terms) VALUES (?, ?)");
+      const insertTerms = this.#db.prepare(
+        "INSERT INTO chunk_terms (rowid, path_terms, terms) VALUES (?, ?, ?)",
+      );
+      const pathTerms = codeTerms(path).join(" ");
       for (const [index, chunk] of chunks.entries()) {
         const vector = vectors[index];
         const { lastInsertRowid } = insertChunk.run(
@@ -145,7 +148,7 @@ export class IndexStore {
           new Uint8Array(vector.buffer, vector.byteOffset, vector.byteLength),
         );
         const id = Number(lastInsertRowid);
-        insertTerms.run(id, `${codeTerms(path).join(" ")} ${codeTerms(chunk.text).join(" ")}`);
+        insertTerms.run(id, pathTerms, codeTerms(chunk.text).join(" "));
         added.push([id, vector]);
       }
       this.#db.prepare("INSERT OR REPLACE INTO files (path, hash) VALUES (?, ?)").run(path, hash);
@@ -220,11 +223,20 @@ export class IndexStore {
 
   /** Chunks sharing the most terms with the query, by BM25. */
   lexicalSearch(terms: string[], limit: number): Hit[] {
+    return this.#match("terms", terms, limit);
+  }
+
+  /** Chunks of the files whose paths share the most terms with the query, by BM25. */
+  pathSearch(terms: string[], limit: number): Hit[] {
+    return this.#match("path_terms", terms, limit);
+  }
+
+  #match(column: "terms" | "path_terms", terms: string[], limit: number): Hit[] {
     if (terms.length === 0) return [];
-    const query = terms.map((term) => `"${term.replaceAll('"', "")}"`).join(" OR ");
+    const any = terms.map((term) => `"${term.replaceAll('"', "")}"`).join(" OR ");
     const rows = this.#db.prepare(
       "SELECT rowid AS id, bm25(chunk_terms) AS rank FROM chunk_terms WHERE chunk_terms MATCH ? ORDER BY rank LIMIT ?",
-    ).all(query, limit) as { id: number; rank: number }[];
+    ).all(`${column} : (${any})`, limit) as { id: number; rank: number }[];
     return rows.map((row) => ({ id: row.id, score: -row.rank }));
   }
 

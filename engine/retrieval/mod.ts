@@ -7,5 +7,10 @@
 export { type Chunk, chunkText } from "./chunker.ts";
 export { Embedder } from "./embedder.ts";
 export { type Hit, IndexStore, type StoredChunk } from "./index_store.ts";
-export { reciprocalRankFusion, Retriever, type ScoredChunk } from "./retriever.ts";
+export {
+  reciprocalRankFusion,
+  type RetrievalQuery,
+  Retriever,
+  type ScoredChunk,
+} from "./retriever.ts";
 export { codeTerms, subWords } from "./terms.ts";

@@ -6,6 +6,14 @@ import type { Embedder } from "./embedder.ts";
 import type { Hit, IndexStore, StoredChunk } from "./index_store.ts";
 import { codeTerms } from "./terms.ts";
 
+/** What retrieval looks for. */
+export interface RetrievalQuery {
+  /** The code around the cursor. */
+  code: string;
+  /** The import lines of the file being edited: the files they name are likely relevant. */
+  imports: string;
+}
+
 /** A retrieved chunk and its fused score. */
 export interface ScoredChunk extends StoredChunk {
   score: number;
@@ -38,18 +46,20 @@ export class Retriever {
   }
 
   /**
-   * Searches with the code around the cursor.
+   * Searches by the code around the cursor (its identifiers and its meaning)
+   * and by the files the current file imports.
    *
    * @param excludePath Chunks of this file are left out: the prompt has it already.
    */
   async search(
-    query: string,
+    query: RetrievalQuery,
     options: { excludePath: string; limit: number },
   ): Promise<ScoredChunk[]> {
-    const [vector] = await this.#embedder.embed([query]);
+    const [vector] = await this.#embedder.embed([query.code]);
     const fused = reciprocalRankFusion([
-      this.#store.lexicalSearch(codeTerms(query), CANDIDATES),
+      this.#store.lexicalSearch(codeTerms(query.code), CANDIDATES),
       this.#store.vectorSearch(vector, CANDIDATES),
+      this.#store.pathSearch(codeTerms(query.imports), CANDIDATES),
     ]);
     const scores = new Map(fused.map((hit) => [hit.id, hit.score]));
     return this.#store.chunks(fused.map((hit) => hit.id))

@@ -236,8 +236,8 @@ export async function indexSuite(options: { dir?: string; files: number; log: Lo
     reindexMs.push(
       await timed(() => project.indexer.reindex(join(root, path), `${text}\n# edit ${run}\n`)),
     );
-    const query = text.split("\n").slice(10, 22).join("\n");
-    retrieveMs.push(await timed(() => project.contextSource(query, path)));
+    const code = text.split("\n").slice(10, 22).join("\n");
+    retrieveMs.push(await timed(() => project.contextSource({ code, imports: "" }, path)));
   }
   await projects.close();
   const embedder = await Embedder.load(

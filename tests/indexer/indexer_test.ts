@@ -51,22 +51,31 @@ Deno.test("Indexer indexes the project and skips binary files", async () => {
 Deno.test("Retriever finds the file that defines what the cursor uses", async () => {
   const { retriever, store } = await indexed(await fixtureProject());
   const python = await retriever.search(
-    "items = [LineItem(sku, 1, 40)]\ntotal = compute_invoice_total(",
+    { code: "items = [LineItem(sku, 1, 40)]\ntotal = compute_invoice_total(", imports: "" },
     { excludePath: "app.py", limit: 3 },
   );
   assert.equal(python[0].path, "billing/invoice.py");
   assert.ok(python[0].text.includes("def compute_invoice_total"));
   const typescript = await retriever.search(
-    "const session = createUserSession(userId, 60);\nif (isSessionExpired(",
+    { code: "const session = createUserSession(userId, 60);\nif (isSessionExpired(", imports: "" },
     { excludePath: "web/checkout.ts", limit: 3 },
   );
   assert.equal(typescript[0].path, "web/session.ts");
   // A query with no shared identifier still lands through the embedding.
-  const semantic = await retriever.search("sort the goods from cheapest to most expensive", {
+  const semantic = await retriever.search({
+    code: "sort the goods from cheapest to most expensive",
+    imports: "",
+  }, {
     excludePath: "",
     limit: 3,
   });
   assert.equal(semantic[0].path, "catalog/products.py");
+  // The names at the cursor say nothing; the file's imports say where to look.
+  const imported = await retriever.search(
+    { code: "def main():\n    result = ", imports: "from catalog import products" },
+    { excludePath: "main.py", limit: 3 },
+  );
+  assert.equal(imported[0].path, "catalog/products.py");
   await store.close();
 });
 
@@ -91,7 +100,7 @@ Deno.test("Indexer re-embeds only changed files and forgets deleted ones", async
   assert.ok(!store.paths().includes("catalog/products.py"));
   assert.ok(store.counts().chunks < before.chunks);
   await indexer.reindex(join(root, "web", "session.ts"), "export const SESSION_TTL = 900;\n");
-  const [hit] = await new Retriever(store, embedder).search("SESSION_TTL", {
+  const [hit] = await new Retriever(store, embedder).search({ code: "SESSION_TTL", imports: "" }, {
     excludePath: "",
     limit: 1,
   });
@@ -101,7 +110,7 @@ Deno.test("Indexer re-embeds only changed files and forgets deleted ones", async
 
 Deno.test("IndexStore rebuilds its vector index when the saved one is missing or stale", async () => {
   const { store, stateDir, retriever } = await indexed(await fixtureProject());
-  const query = "total = compute_invoice_total(";
+  const query = { code: "total = compute_invoice_total(", imports: "" };
   const expected = (await retriever.search(query, { excludePath: "", limit: 1 }))[0].id;
   await store.close();
   await Deno.writeTextFile(join(stateDir, "vectors.usearch"), "torn write");
