@@ -59,7 +59,6 @@ async function sampleDirs(): Promise<string[]> {
   if (flags.dir?.length) return flags.dir;
   const candidates = [
     join(ROOT, "node_modules/.deno/vscode-jsonrpc@10.0.0/node_modules/vscode-jsonrpc/lib/common"),
-    join(ROOT, "node_modules/.deno/semver@7.7.3/node_modules/semver/classes"),
   ];
   const python = new Deno.Command("python3", {
     args: ["-c", "import json, os; print(os.path.dirname(json.__file__))"],
