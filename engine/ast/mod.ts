@@ -1,0 +1,8 @@
+/**
+ * AST: tree-sitter over the grammars in grammars/, for what is in scope at
+ * the cursor.
+ *
+ * @module
+ */
+export { type GrammarEntry, grammarPath, readGrammarManifest } from "./grammars.ts";
+export { type CursorSyntax, SyntaxService } from "./syntax.ts";

@@ -1,0 +1,115 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { Parser } from "web-tree-sitter";
+import { grammarPath, readGrammarManifest, SyntaxService } from "../../engine/ast/mod.ts";
+
+const syntax = await SyntaxService.create();
+
+/** A real snippet per language, with `║` at the cursor, its scopes and its imports. */
+const CASES: Record<string, { source: string; scopes: string[]; imports: number }> = {
+  python: {
+    source:
+      "import os\nfrom billing import invoice\n\nclass Cart:\n    def total(self):\n        return ║\n",
+    scopes: ["class Cart:", "def total(self):"],
+    imports: 2,
+  },
+  typescript: {
+    source:
+      'import { a } from "./a";\n\nexport class Cart {\n  total(): number {\n    return ║;\n  }\n}\n',
+    scopes: ["class Cart {", "total(): number {"],
+    imports: 1,
+  },
+  typescriptreact: {
+    source: 'import React from "react";\n\nexport function App() {\n  return <div>{║}</div>;\n}\n',
+    scopes: ["function App() {"],
+    imports: 1,
+  },
+  javascript: {
+    source: 'const fs = require("fs");\n\nfunction read(path) {\n  return ║;\n}\n',
+    scopes: ["function read(path) {"],
+    imports: 1,
+  },
+  go: {
+    source: 'package main\n\nimport "fmt"\n\nfunc main() {\n\tfmt.Println(║)\n}\n',
+    scopes: ["func main() {"],
+    imports: 2,
+  },
+  rust: {
+    source:
+      "use std::fs;\n\nstruct Cart;\n\nimpl Cart {\n    fn total(&self) -> u32 {\n        ║\n    }\n}\n",
+    scopes: ["impl Cart {", "fn total(&self) -> u32 {"],
+    imports: 1,
+  },
+  java: {
+    source:
+      "import java.util.List;\n\nclass Cart {\n    int total() {\n        return ║;\n    }\n}\n",
+    scopes: ["class Cart {", "int total() {"],
+    imports: 1,
+  },
+  c: {
+    source: "#include <stdio.h>\n\nint main(void) {\n    printf(║);\n}\n",
+    scopes: ["int main(void) {"],
+    imports: 1,
+  },
+  cpp: {
+    source: "#include <vector>\n\nclass Cart {\n  int total() {\n    return ║;\n  }\n};\n",
+    scopes: ["class Cart {", "int total() {"],
+    imports: 1,
+  },
+  csharp: {
+    source: "using System;\n\nclass Cart {\n    int Total() {\n        return ║;\n    }\n}\n",
+    scopes: ["class Cart {", "int Total() {"],
+    imports: 1,
+  },
+  ruby: {
+    source: "require 'json'\n\nclass Cart\n  def total\n    ║\n  end\nend\n",
+    scopes: ["class Cart", "def total"],
+    imports: 1,
+  },
+  php: {
+    source:
+      "<?php\nuse App\\Models\\User;\n\nclass Cart {\n    function total() {\n        return ║;\n    }\n}\n",
+    scopes: ["class Cart {", "function total() {"],
+    imports: 1,
+  },
+  shellscript: {
+    source: 'greet() {\n  echo "hi ║"\n}\n',
+    scopes: ["greet() {"],
+    imports: 0,
+  },
+};
+
+Deno.test("every shipped grammar matches its manifest sha256 and parses", async () => {
+  const entries = await readGrammarManifest();
+  assert.ok(entries.length >= 13);
+  const parser = new Parser();
+  for (const entry of entries) {
+    const bytes = await Deno.readFile(grammarPath(entry));
+    assert.equal(createHash("sha256").update(bytes).digest("hex"), entry.sha256, entry.file);
+    parser.setLanguage(await syntax.language(entry.languageIds[0])!);
+    const tree = parser.parse("x");
+    assert.ok(tree?.rootNode, `${entry.file} parses`);
+    tree?.delete();
+  }
+});
+
+for (const [languageId, example] of Object.entries(CASES)) {
+  Deno.test(`SyntaxService.cursorSyntax() finds the scopes and imports of ${languageId}`, async () => {
+    const offset = example.source.indexOf("║");
+    const text = example.source.replace("║", "");
+    const found = await syntax.cursorSyntax(languageId, text, offset);
+    assert.ok(found, `${languageId} has a grammar`);
+    assert.deepEqual(found.scopes, example.scopes);
+    assert.equal(found.imports.length, example.imports, found.imports.join(" | "));
+  });
+}
+
+Deno.test("SyntaxService.cursorSyntax() gives nothing, not an error, for a language without a grammar", async () => {
+  assert.equal(await syntax.cursorSyntax("plaintext", "hello", 2), undefined);
+  assert.equal(await syntax.cursorSyntax("cobol", "MOVE A TO B.", 3), undefined);
+});
+
+Deno.test("SyntaxService.cursorSyntax() survives broken code", async () => {
+  const found = await syntax.cursorSyntax("python", "def f(:\n    return (((\n", 20);
+  assert.ok(found);
+});
