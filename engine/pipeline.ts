@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { CursorSyntax, SyntaxService } from "./ast/mod.ts";
 import type { Config } from "./config/mod.ts";
 import type { Logger } from "./log/mod.ts";
 import { offsetAt } from "./documents/mod.ts";
@@ -57,12 +58,15 @@ export class CompletionPipeline {
   #config: Config;
   #models: ModelHost;
   #log: Logger;
+  #syntax?: Promise<SyntaxService>;
   #inFlight = new Map<string, AbortController>();
 
-  constructor(config: Config, models: ModelHost, log: Logger) {
+  /** @param syntax Tree-sitter, when available: its failure only costs the syntax context. */
+  constructor(config: Config, models: ModelHost, log: Logger, syntax?: Promise<SyntaxService>) {
     this.#config = config;
     this.#models = models;
     this.#log = log;
+    this.#syntax = syntax;
   }
 
   /**
@@ -101,13 +105,16 @@ export class CompletionPipeline {
         maxLines,
         format: generator.format,
       };
+      const astStarted = performance.now();
+      const syntax = await this.#cursorSyntax(input.languageId, input.text, offset);
+      const astMs = performance.now() - astStarted;
       const retrieveStarted = performance.now();
       const retrieved = input.context
-        ? await this.#retrieve(
-          input.context.source,
-          { code: retrievalQuery(prefix, lineSuffix), imports: importLines(input.text) },
-          input.path,
-        )
+        ? await this.#retrieve(input.context.source, {
+          // The enclosing signatures say what the code is about; the imports say where to look.
+          code: [...syntax?.scopes ?? [], retrievalQuery(prefix, lineSuffix)].join("\n"),
+          imports: syntax ? syntax.imports.join("\n") : importLines(input.text),
+        }, input.path)
         : [];
       const context = packContext(
         retrieved,
@@ -132,7 +139,7 @@ export class CompletionPipeline {
         id: crypto.randomUUID(),
         items: text ? [{ text, range: { start: input.position, end: input.position } }] : [],
         timings: {
-          astMs: 0,
+          astMs,
           retrieveMs,
           promptMs,
           generateMs: generation.generateMs,
@@ -152,6 +159,20 @@ export class CompletionPipeline {
       throw error;
     } finally {
       if (this.#inFlight.get(input.uri) === controller) this.#inFlight.delete(input.uri);
+    }
+  }
+
+  /** The scopes and imports at the cursor; nothing for a language without a grammar or on failure. */
+  async #cursorSyntax(
+    languageId: string,
+    text: string,
+    offset: number,
+  ): Promise<CursorSyntax | undefined> {
+    try {
+      return await (await this.#syntax)?.cursorSyntax(languageId, text, offset);
+    } catch (error) {
+      this.#log.warn(`Syntax unavailable, completing without it: ${(error as Error).message}`);
+      return undefined;
     }
   }
 
@@ -186,7 +207,10 @@ function retrievalQuery(prefix: string, lineSuffix: string): string {
   return prefix.split("\n").slice(-12).join("\n") + lineSuffix;
 }
 
-/** Lines that import: `import`, `from`, `require(`, `use`, `using`, `#include`, near the top. */
+/**
+ * Lines that import (`import`, `from`, `require(`, `use`, `using`, `#include`): the
+ * plain-text stand-in for languages without a grammar.
+ */
 const IMPORT_LINE =
   /^\s*(?:import\b|from\s+\S+\s+import\b|export\s.*\bfrom\b|use\s|using\s|#include\b)|\brequire\(/;
 

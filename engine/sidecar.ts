@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { SyntaxService } from "./ast/mod.ts";
 import type { Config } from "./config/mod.ts";
 import { KNOWN_LANGUAGES } from "./documents/mod.ts";
 import { Generator, ModelHost } from "./inference/mod.ts";
@@ -60,7 +61,9 @@ export async function startSidecar(
 ): Promise<Sidecar> {
   const { log } = options;
   const models = createModelHost(config, log);
-  const pipeline = new CompletionPipeline(config, models, log);
+  const syntax = SyntaxService.create();
+  syntax.catch((error) => log.warn(`Tree-sitter unavailable: ${error.message}`));
+  const pipeline = new CompletionPipeline(config, models, log, syntax);
   const projects = createProjects(config, log);
   if (options.workspace) projects.open(options.workspace);
   const describeModels = (): ModelInfo[] => [{

@@ -1,6 +1,6 @@
 /**
  * `deno task compile [--gpu]`: one self-contained binary with the same
- * permissions as `deno task start`. node-llama-cpp's CUDA and Vulkan builds and
+ * permissions as `deno task start`, models.lock and the grammars inside. node-llama-cpp's CUDA and Vulkan builds and
  * other platforms' builds are left out unless `--gpu` is given.
  *
  * `deno compile` needs Deno's `denort` runtime: it downloads it from
@@ -72,6 +72,8 @@ const args = [
   "--self-extracting", // node-llama-cpp loads native addons and binaries from disk
   "--include",
   join(ROOT, "models.lock"),
+  "--include",
+  join(ROOT, "grammars"),
   ...(await excludedBuilds()).flatMap((path) => ["--exclude", path]),
   "--output",
   output,

@@ -11,6 +11,7 @@
  *        peak memory, re-index latency after a save, retrieval latency.
  */
 import { join, relative, resolve } from "node:path";
+import { SyntaxService } from "../../engine/ast/mod.ts";
 import { type Config, defaultCacheDir, loadConfig } from "../../engine/config/mod.ts";
 import { languageOf } from "../../engine/documents/mod.ts";
 import { walkProject } from "../../engine/indexer/mod.ts";
@@ -127,7 +128,7 @@ export async function repo(options: { dir?: string; samples: number; log: Logger
   const host = createModelHost(config, options.log);
   host.start();
   await host.ready(new AbortController().signal, 120_000);
-  const pipeline = new CompletionPipeline(config, host, options.log);
+  const pipeline = new CompletionPipeline(config, host, options.log, SyntaxService.create());
   const runs = { with: [] as CompleteRequest.Result[], without: [] as CompleteRequest.Result[] };
   try {
     for (const sample of samples) {

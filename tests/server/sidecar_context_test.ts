@@ -50,6 +50,7 @@ Deno.test("sidecar indexes its workspace and completes with context from other f
       assert.ok(chunk.startLine >= 1 && chunk.endLine >= chunk.startLine && chunk.score > 0);
     }
     assert.ok(result.timings.retrieveMs > 0);
+    assert.ok(result.timings.astMs > 0, "tree-sitter read the scopes and imports");
     assert.match(result.items[0]?.text ?? "", /compute_invoice_total\(/);
   });
 
