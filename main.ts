@@ -179,7 +179,11 @@ async function index(config: Config, log: Logger, args: string[]): Promise<void>
   const { createProjects } = await import("./engine/sidecar.ts");
   const { Progress } = await import("./engine/models/progress.ts");
   // Nothing else runs: the embedder may use every generation thread.
-  const projects = createProjects(config, log, config.generator.threads);
+  const { SyntaxService } = await import("./engine/ast/mod.ts");
+  const projects = createProjects(config, log, {
+    embedderThreads: config.generator.threads,
+    syntax: SyntaxService.create(),
+  });
   const project = await projects.openNow(root);
   const started = performance.now();
   let progress: InstanceType<typeof Progress> | undefined;

@@ -34,6 +34,7 @@ export interface RetrievedChunk {
 /** What retrieval looks for: the code at the cursor and the file's import lines. */
 export interface ContextQuery {
   code: string;
+  linePrefix: string;
   imports: string;
 }
 
@@ -113,6 +114,7 @@ export class CompletionPipeline {
         ? await this.#retrieve(input.context.source, {
           // The enclosing signatures say what the code is about; the imports say where to look.
           code: [...syntax?.scopes ?? [], retrievalQuery(prefix, lineSuffix)].join("\n"),
+          linePrefix,
           imports: syntax ? syntax.imports.join("\n") : importLines(input.text),
         }, input.path)
         : [];

@@ -6,7 +6,7 @@
  */
 import { SyntaxService } from "./ast/mod.ts";
 import type { Config } from "./config/mod.ts";
-import { KNOWN_LANGUAGES } from "./documents/mod.ts";
+import { KNOWN_LANGUAGES, languageOf } from "./documents/mod.ts";
 import { Generator, ModelHost } from "./inference/mod.ts";
 import type { Logger } from "./log/mod.ts";
 import { Projects } from "./indexer/mod.ts";
@@ -35,11 +35,20 @@ export function createModelHost(config: Config, log: Logger): ModelHost {
  * The projects' indexes, sharing one embedder loaded on first use. The
  * sidecar embeds on one thread, leaving the other cores to the generator.
  */
-export function createProjects(config: Config, log: Logger, embedderThreads = 1): Projects {
+export function createProjects(
+  config: Config,
+  log: Logger,
+  options: { embedderThreads?: number; syntax?: Promise<SyntaxService> } = {},
+): Projects {
+  const syntax = options.syntax;
   return new Projects(config.cacheDir, async () => {
     const dir = await resolveEmbedderDir(config.cacheDir, config.modelsLock);
-    return await Embedder.load(dir, { threads: embedderThreads });
-  }, log);
+    return await Embedder.load(dir, { threads: options.embedderThreads ?? 1 });
+  }, {
+    log,
+    define: syntax &&
+      (async (path: string, text: string) => (await syntax).definitions(languageOf(path), text)),
+  });
 }
 
 /** What `serve` keeps running. */
@@ -64,7 +73,7 @@ export async function startSidecar(
   const syntax = SyntaxService.create();
   syntax.catch((error) => log.warn(`Tree-sitter unavailable: ${error.message}`));
   const pipeline = new CompletionPipeline(config, models, log, syntax);
-  const projects = createProjects(config, log);
+  const projects = createProjects(config, log, { syntax });
   if (options.workspace) projects.open(options.workspace);
   const describeModels = (): ModelInfo[] => [{
     role: "generator",

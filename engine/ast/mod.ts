@@ -5,4 +5,4 @@
  * @module
  */
 export { type GrammarEntry, grammarPath, readGrammarManifest } from "./grammars.ts";
-export { type CursorSyntax, SyntaxService } from "./syntax.ts";
+export { type CursorSyntax, type Definition, SyntaxService } from "./syntax.ts";

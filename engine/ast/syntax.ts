@@ -13,6 +13,15 @@ export interface CursorSyntax {
   imports: string[];
 }
 
+/** A named definition in a file: what another file can refer to. */
+export interface Definition {
+  name: string;
+  /** 1-based line of the definition. */
+  line: number;
+  /** Its first line, e.g. `def compute_invoice_total(items, tax_rate):`. */
+  signature: string;
+}
+
 /** Node types that define a scope: functions, methods, classes and their kin. */
 const SCOPE =
   /^(?:class|method|module|arrow_function|function_definition|function_declaration|function_item|method_definition|method_declaration|class_definition|class_declaration|class_specifier|impl_item|trait_item|struct_item|interface_declaration|namespace_definition|singleton_method|constructor_declaration)$/;
@@ -54,6 +63,35 @@ export class SyntaxService {
       this.#loaded.set(entry.file, loading);
     }
     return loading;
+  }
+
+  /** The named definitions (functions, classes, methods...) of a file; [] without a grammar. */
+  async definitions(languageId: string, text: string): Promise<Definition[]> {
+    const language = await this.language(languageId);
+    if (!language) return [];
+    this.#parser.setLanguage(language);
+    const tree = this.#parser.parse(text);
+    if (!tree) return [];
+    try {
+      const definitions: Definition[] = [];
+      const visit = (node: Node) => {
+        if (SCOPE.test(node.type)) {
+          const name = node.childForFieldName("name")?.text;
+          if (name) {
+            definitions.push({
+              name,
+              line: node.startPosition.row + 1,
+              signature: node.text.split("\n", 1)[0].trim(),
+            });
+          }
+        }
+        for (const child of node.namedChildren) if (child) visit(child);
+      };
+      visit(tree.rootNode);
+      return definitions;
+    } finally {
+      tree.delete();
+    }
   }
 
   /**

@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { join, relative } from "node:path";
 import type { Logger } from "../log/mod.ts";
-import { chunkText, type Embedder, type IndexStore } from "../retrieval/mod.ts";
+import { chunkText, type Embedder, type IndexStore, type StoredSymbol } from "../retrieval/mod.ts";
 import { indexFilter, looksBinary, MAX_FILE_BYTES, walkProject } from "./walker.ts";
 
 /** What the indexer is doing, as `status` reports it. */
@@ -17,6 +17,12 @@ export interface IndexProgress {
   pending: number;
   state: "idle" | "indexing";
 }
+
+/** Finds a file's named definitions (tree-sitter); [] where it cannot. */
+export type DefinitionFinder = (
+  path: string,
+  text: string,
+) => Promise<Omit<StoredSymbol, "path">[]>;
 
 /** External changes are collected this long before they are indexed. */
 const WATCH_DEBOUNCE_MS = 300;
@@ -31,12 +37,19 @@ export class Indexer {
   #running?: Promise<void>;
   #listeners = new Set<() => void>();
   #watcher?: Deno.FsWatcher;
+  #define: DefinitionFinder;
 
-  constructor(root: string, store: IndexStore, embedder: Embedder, log: Logger) {
+  constructor(
+    root: string,
+    store: IndexStore,
+    embedder: Embedder,
+    options: { log: Logger; define?: DefinitionFinder },
+  ) {
     this.#root = root;
     this.#store = store;
     this.#embedder = embedder;
-    this.#log = log;
+    this.#log = options.log;
+    this.#define = options.define ?? (() => Promise.resolve([]));
   }
 
   /** Progress so far. */
@@ -172,6 +185,10 @@ export class Indexer {
     for (const chunk of chunks) {
       vectors.push(...await this.#embedder.embed([`${path}\n${chunk.text}`]));
     }
-    this.#store.replaceFile(path, hash, chunks, vectors);
+    const symbols = await this.#define(path, text).catch((error) => {
+      this.#log.debug(`No definitions for ${path}: ${error.message}`);
+      return [];
+    });
+    this.#store.replaceFile(path, hash, chunks, vectors, symbols);
   }
 }

@@ -7,7 +7,7 @@ import { projectStateDir } from "../learning/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { ContextSource } from "../pipeline.ts";
 import { type Embedder, IndexStore, Retriever } from "../retrieval/mod.ts";
-import { Indexer, type IndexProgress } from "./indexer.ts";
+import { type DefinitionFinder, Indexer, type IndexProgress } from "./indexer.ts";
 
 /** Chunks retrieval hands to the pipeline, before the token budget picks. */
 const RETRIEVED_CHUNKS = 8;
@@ -19,10 +19,15 @@ export class ProjectIndex {
   #store: IndexStore;
   #retriever: Retriever;
 
-  constructor(root: string, store: IndexStore, embedder: Embedder, log: Logger) {
+  constructor(
+    root: string,
+    store: IndexStore,
+    embedder: Embedder,
+    options: { log: Logger; define?: DefinitionFinder },
+  ) {
     this.root = root;
     this.#store = store;
-    this.indexer = new Indexer(root, store, embedder, log);
+    this.indexer = new Indexer(root, store, embedder, options);
     this.#retriever = new Retriever(store, embedder);
   }
 
@@ -31,9 +36,11 @@ export class ProjectIndex {
     return basename(this.root);
   }
 
-  /** Retrieval for the completion pipeline. */
-  readonly contextSource: ContextSource = (query, excludePath) =>
-    this.#retriever.search(query, { excludePath, limit: RETRIEVED_CHUNKS });
+  /** Retrieval for the completion pipeline: what the cursor refers to, then what resembles it. */
+  readonly contextSource: ContextSource = async (query, excludePath) => [
+    ...this.#retriever.definitions(query, excludePath),
+    ...await this.#retriever.search(query, { excludePath, limit: RETRIEVED_CHUNKS }),
+  ];
 
   /** Saves and closes the index. */
   async close(): Promise<void> {
@@ -52,11 +59,17 @@ export class Projects {
   #ready = new Map<string, ProjectIndex>();
   #listeners = new Set<() => void>();
   #error?: string;
+  #define?: DefinitionFinder;
 
-  constructor(cacheDir: string, loadEmbedder: () => Promise<Embedder>, log: Logger) {
+  constructor(
+    cacheDir: string,
+    loadEmbedder: () => Promise<Embedder>,
+    options: { log: Logger; define?: DefinitionFinder },
+  ) {
     this.#cacheDir = cacheDir;
     this.#loadEmbedder = loadEmbedder;
-    this.#log = log;
+    this.#log = options.log;
+    this.#define = options.define;
   }
 
   /** Calls `listener` when any project's indexing starts or finishes. */
@@ -88,7 +101,10 @@ export class Projects {
     this.#embedder ??= this.#loadEmbedder();
     const embedder = await this.#embedder;
     const store = await IndexStore.open(projectStateDir(this.#cacheDir, root), embedder.dimensions);
-    const project = new ProjectIndex(root, store, embedder, this.#log);
+    const project = new ProjectIndex(root, store, embedder, {
+      log: this.#log,
+      define: this.#define,
+    });
     project.indexer.onChange(() => this.#notify());
     this.#ready.set(root, project);
     return project;

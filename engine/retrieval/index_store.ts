@@ -45,7 +45,23 @@ const SCHEMA = `
   );
   CREATE INDEX IF NOT EXISTS chunks_by_path ON chunks (path);
   CREATE VIRTUAL TABLE IF NOT EXISTS chunk_terms USING fts5 (path_terms, terms);
+  CREATE TABLE IF NOT EXISTS symbols (
+    path TEXT NOT NULL,
+    name TEXT NOT NULL,
+    line INTEGER NOT NULL,
+    signature TEXT NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS symbols_by_name ON symbols (name);
+  CREATE INDEX IF NOT EXISTS symbols_by_path ON symbols (path);
 `;
+
+/** A named definition stored with its file. */
+export interface StoredSymbol {
+  path: string;
+  name: string;
+  line: number;
+  signature: string;
+}
 
 /** The index of one project. */
 export class IndexStore {
@@ -124,8 +140,14 @@ export class IndexStore {
     );
   }
 
-  /** Replaces a file's chunks and vectors in one transaction. */
-  replaceFile(path: string, hash: string, chunks: Chunk[], vectors: Float32Array[]): void {
+  /** Replaces a file's chunks, vectors and definitions in one transaction. */
+  replaceFile(
+    path: string,
+    hash: string,
+    chunks: Chunk[],
+    vectors: Float32Array[],
+    symbols: Omit<StoredSymbol, "path">[] = [],
+  ): void {
     const removed = this.#chunkIds(path);
     const added: [number, Float32Array][] = [];
     this.#db.exec("BEGIN");
@@ -150,6 +172,12 @@ export class IndexStore {
         const id = Number(lastInsertRowid);
         insertTerms.run(id, pathTerms, codeTerms(chunk.text).join(" "));
         added.push([id, vector]);
+      }
+      const insertSymbol = this.#db.prepare(
+        "INSERT INTO symbols (path, name, line, signature) VALUES (?, ?, ?, ?)",
+      );
+      for (const symbol of symbols) {
+        insertSymbol.run(path, symbol.name, symbol.line, symbol.signature);
       }
       this.#db.prepare("INSERT OR REPLACE INTO files (path, hash) VALUES (?, ?)").run(path, hash);
       this.#db.exec("COMMIT");
@@ -186,6 +214,29 @@ export class IndexStore {
     )
       .run(path);
     this.#db.prepare("DELETE FROM chunks WHERE path = ?").run(path);
+    this.#db.prepare("DELETE FROM symbols WHERE path = ?").run(path);
+  }
+
+  /** Definitions with one of these names. */
+  symbolsNamed(names: string[]): StoredSymbol[] {
+    if (names.length === 0) return [];
+    const select = this.#db.prepare(
+      "SELECT path, name, line, signature FROM symbols WHERE name = ? LIMIT 8",
+    );
+    return names.flatMap((name) => select.all(name) as unknown as StoredSymbol[]);
+  }
+
+  /** The definitions of a file, in file order. */
+  symbolsIn(path: string): StoredSymbol[] {
+    return this.#db.prepare(
+      "SELECT path, name, line, signature FROM symbols WHERE path = ? ORDER BY line",
+    ).all(path) as unknown as StoredSymbol[];
+  }
+
+  /** The files whose paths best match the terms. */
+  pathsMatching(terms: string[], limit: number): string[] {
+    const ids = this.pathSearch(terms, limit * 8).map((hit) => hit.id);
+    return [...new Set(this.chunks(ids).map((chunk) => chunk.path))].slice(0, limit);
   }
 
   #updateVectors(removed: number[], added: [number, Float32Array][]): void {

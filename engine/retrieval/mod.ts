@@ -6,7 +6,7 @@
  */
 export { type Chunk, chunkText } from "./chunker.ts";
 export { Embedder } from "./embedder.ts";
-export { type Hit, IndexStore, type StoredChunk } from "./index_store.ts";
+export { type Hit, IndexStore, type StoredChunk, type StoredSymbol } from "./index_store.ts";
 export {
   reciprocalRankFusion,
   type RetrievalQuery,

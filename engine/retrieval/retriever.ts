@@ -10,6 +10,8 @@ import { codeTerms } from "./terms.ts";
 export interface RetrievalQuery {
   /** The code around the cursor. */
   code: string;
+  /** The cursor's line up to the cursor. */
+  linePrefix: string;
   /** The import lines of the file being edited: the files they name are likely relevant. */
   imports: string;
 }
@@ -18,6 +20,14 @@ export interface RetrievalQuery {
 export interface ScoredChunk extends StoredChunk {
   score: number;
 }
+
+/** Definitions are what the cursor refers to: they rank above any search result. */
+const DEFINITION_SCORE = 1;
+/** Signatures listed from a module the cursor reaches into (`module.`). */
+const MODULE_SIGNATURES = 30;
+/** A name reached through a module or object just before the cursor. */
+const RECEIVER = /([A-Za-z_$][\w$]*)\.\s*$/;
+const NAME = /[A-Za-z_$][\w$]{2,}/g;
 
 /** The usual constant of reciprocal rank fusion. */
 const RRF_K = 60;
@@ -43,6 +53,40 @@ export class Retriever {
   constructor(store: IndexStore, embedder: Embedder) {
     this.#store = store;
     this.#embedder = embedder;
+  }
+
+  /**
+   * The signatures of what the cursor refers to: definitions of the names on
+   * the last lines before it, and, after `module.`, everything the files that
+   * match that module define. One chunk per file, listing signatures.
+   */
+  definitions(query: RetrievalQuery, excludePath: string): ScoredChunk[] {
+    const names = [...new Set(query.code.split("\n").slice(-3).join("\n").match(NAME) ?? [])];
+    const symbols = this.#store.symbolsNamed(names);
+    const receiver = RECEIVER.exec(query.linePrefix)?.[1];
+    if (receiver) {
+      for (const path of this.#store.pathsMatching(codeTerms(receiver), 2)) {
+        symbols.push(...this.#store.symbolsIn(path).slice(0, MODULE_SIGNATURES));
+      }
+    }
+    const byPath = new Map<string, typeof symbols>();
+    for (const symbol of symbols) {
+      if (symbol.path === excludePath) continue;
+      const list = byPath.get(symbol.path) ?? [];
+      if (!list.some((known) => known.line === symbol.line)) list.push(symbol);
+      byPath.set(symbol.path, list);
+    }
+    return [...byPath].map(([path, list]) => {
+      list.sort((a, b) => a.line - b.line);
+      return {
+        id: -1,
+        path,
+        startLine: list[0].line,
+        endLine: list.at(-1)!.line,
+        text: list.map((symbol) => symbol.signature).join("\n"),
+        score: DEFINITION_SCORE,
+      };
+    });
   }
 
   /**

@@ -42,7 +42,10 @@ async function benchConfig(): Promise<Config> {
 }
 
 async function openIndexed(config: Config, root: string, log: Logger) {
-  const projects = createProjects(config, log, config.generator.threads);
+  const projects = createProjects(config, log, {
+    embedderThreads: config.generator.threads,
+    syntax: SyntaxService.create(),
+  });
   const project = await projects.openNow(root);
   const started = performance.now();
   await project.indexer.indexAll();
@@ -238,7 +241,9 @@ export async function indexSuite(options: { dir?: string; files: number; log: Lo
       await timed(() => project.indexer.reindex(join(root, path), `${text}\n# edit ${run}\n`)),
     );
     const code = text.split("\n").slice(10, 22).join("\n");
-    retrieveMs.push(await timed(() => project.contextSource({ code, imports: "" }, path)));
+    retrieveMs.push(
+      await timed(() => project.contextSource({ code, linePrefix: "", imports: "" }, path)),
+    );
   }
   await projects.close();
   const embedder = await Embedder.load(

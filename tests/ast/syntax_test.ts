@@ -113,3 +113,22 @@ Deno.test("SyntaxService.cursorSyntax() survives broken code", async () => {
   const found = await syntax.cursorSyntax("python", "def f(:\n    return (((\n", 20);
   assert.ok(found);
 });
+
+Deno.test("SyntaxService.definitions() lists named definitions with their lines and signatures", async () => {
+  const text = await Deno.readTextFile(
+    new URL("../fixtures/shop/billing/invoice.py", import.meta.url),
+  );
+  const definitions = await syntax.definitions("python", text);
+  assert.deepEqual(definitions.map((definition) => definition.name), [
+    "LineItem",
+    "compute_invoice_total",
+    "format_cents",
+  ]);
+  const total = definitions[1];
+  assert.equal(
+    total.signature,
+    "def compute_invoice_total(items: list[LineItem], tax_rate: float) -> int:",
+  );
+  assert.equal(text.split("\n")[total.line - 1], total.signature);
+  assert.deepEqual(await syntax.definitions("plaintext", "x"), []);
+});

@@ -8,15 +8,21 @@ import { createLogger } from "../../engine/log/mod.ts";
 import { Embedder, IndexStore, Retriever } from "../../engine/retrieval/mod.ts";
 import { defaultCacheDir } from "../../engine/config/mod.ts";
 import { fixtureProject } from "../_helpers/project.ts";
+import { SyntaxService } from "../../engine/ast/mod.ts";
+import { languageOf } from "../../engine/documents/mod.ts";
 
 const log = createLogger("test", "error");
 const MODEL_DIR = join(defaultCacheDir(), "models", "all-MiniLM-L6-v2");
 const embedder = await Embedder.load(MODEL_DIR, { threads: 1 });
+const syntax = SyntaxService.create();
 
 async function indexed(root: string) {
   const stateDir = await Deno.makeTempDir();
   const store = await IndexStore.open(stateDir, embedder.dimensions);
-  const indexer = new Indexer(root, store, embedder, log);
+  const indexer = new Indexer(root, store, embedder, {
+    log,
+    define: async (path, text) => (await syntax).definitions(languageOf(path), text),
+  });
   await indexer.indexAll();
   return { store, indexer, stateDir, retriever: new Retriever(store, embedder) };
 }
@@ -51,19 +57,28 @@ Deno.test("Indexer indexes the project and skips binary files", async () => {
 Deno.test("Retriever finds the file that defines what the cursor uses", async () => {
   const { retriever, store } = await indexed(await fixtureProject());
   const python = await retriever.search(
-    { code: "items = [LineItem(sku, 1, 40)]\ntotal = compute_invoice_total(", imports: "" },
+    {
+      code: "items = [LineItem(sku, 1, 40)]\ntotal = compute_invoice_total(",
+      linePrefix: "",
+      imports: "",
+    },
     { excludePath: "app.py", limit: 3 },
   );
   assert.equal(python[0].path, "billing/invoice.py");
   assert.ok(python[0].text.includes("def compute_invoice_total"));
   const typescript = await retriever.search(
-    { code: "const session = createUserSession(userId, 60);\nif (isSessionExpired(", imports: "" },
+    {
+      code: "const session = createUserSession(userId, 60);\nif (isSessionExpired(",
+      linePrefix: "",
+      imports: "",
+    },
     { excludePath: "web/checkout.ts", limit: 3 },
   );
   assert.equal(typescript[0].path, "web/session.ts");
   // A query with no shared identifier still lands through the embedding.
   const semantic = await retriever.search({
     code: "sort the goods from cheapest to most expensive",
+    linePrefix: "",
     imports: "",
   }, {
     excludePath: "",
@@ -72,7 +87,11 @@ Deno.test("Retriever finds the file that defines what the cursor uses", async ()
   assert.equal(semantic[0].path, "catalog/products.py");
   // The names at the cursor say nothing; the file's imports say where to look.
   const imported = await retriever.search(
-    { code: "def main():\n    result = ", imports: "from catalog import products" },
+    {
+      code: "def main():\n    result = ",
+      linePrefix: "    result = ",
+      imports: "from catalog import products",
+    },
     { excludePath: "main.py", limit: 3 },
   );
   assert.equal(imported[0].path, "catalog/products.py");
@@ -87,7 +106,7 @@ Deno.test("Indexer re-embeds only changed files and forgets deleted ones", async
   const counting = {
     embed: (texts: string[]) => (embedded += texts.length, embedder.embed(texts)),
   };
-  const again = new Indexer(root, store, counting as unknown as Embedder, log);
+  const again = new Indexer(root, store, counting as unknown as Embedder, { log });
   await again.indexAll();
   assert.equal(embedded, 0, "nothing changed, nothing embedded");
   await Deno.writeTextFile(
@@ -100,7 +119,11 @@ Deno.test("Indexer re-embeds only changed files and forgets deleted ones", async
   assert.ok(!store.paths().includes("catalog/products.py"));
   assert.ok(store.counts().chunks < before.chunks);
   await indexer.reindex(join(root, "web", "session.ts"), "export const SESSION_TTL = 900;\n");
-  const [hit] = await new Retriever(store, embedder).search({ code: "SESSION_TTL", imports: "" }, {
+  const [hit] = await new Retriever(store, embedder).search({
+    code: "SESSION_TTL",
+    linePrefix: "",
+    imports: "",
+  }, {
     excludePath: "",
     limit: 1,
   });
@@ -110,7 +133,7 @@ Deno.test("Indexer re-embeds only changed files and forgets deleted ones", async
 
 Deno.test("IndexStore rebuilds its vector index when the saved one is missing or stale", async () => {
   const { store, stateDir, retriever } = await indexed(await fixtureProject());
-  const query = { code: "total = compute_invoice_total(", imports: "" };
+  const query = { code: "total = compute_invoice_total(", linePrefix: "", imports: "" };
   const expected = (await retriever.search(query, { excludePath: "", limit: 1 }))[0].id;
   await store.close();
   await Deno.writeTextFile(join(stateDir, "vectors.usearch"), "torn write");
@@ -146,5 +169,32 @@ Deno.test("Indexer.watch() indexes files changed outside the editor and drops de
   assert.ok(!store.paths().includes("generated/skip.py"), ".gitignore holds for the watcher too");
   await indexer.idle();
   await watching;
+  await store.close();
+});
+
+Deno.test("Retriever.definitions() lists what a module the cursor reaches into defines", async () => {
+  const { retriever, store } = await indexed(await fixtureProject());
+  const query = {
+    code: "def report(items):\n    total = invoice.",
+    linePrefix: "    total = invoice.",
+    imports: "",
+  };
+  const [module] = retriever.definitions(query, "report.py");
+  assert.equal(module.path, "billing/invoice.py");
+  assert.ok(
+    module.text.includes(
+      "def compute_invoice_total(items: list[LineItem], tax_rate: float) -> int:",
+    ),
+  );
+  // A name used just before the cursor brings its definition, wherever it lives.
+  const named = retriever.definitions(
+    { code: "session = createUserSession(userId, 60)\nok = ", linePrefix: "ok = ", imports: "" },
+    "web/login.ts",
+  );
+  assert.deepEqual(named.map((chunk) => chunk.path), ["web/session.ts"]);
+  assert.match(
+    named[0].text,
+    /^function createUserSession\(userId: string, ttlSeconds: number\): UserSession \{$/,
+  );
   await store.close();
 });
