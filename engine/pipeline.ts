@@ -106,8 +106,11 @@ export class CompletionPipeline {
         maxLines,
         format: generator.format,
       };
+      // The syntax at the cursor steers retrieval; without a project there is nothing to steer.
       const astStarted = performance.now();
-      const syntax = await this.#cursorSyntax(input.languageId, input.text, offset);
+      const syntax = input.context
+        ? await this.#cursorSyntax(input.languageId, input.text, offset)
+        : undefined;
       const astMs = performance.now() - astStarted;
       const retrieveStarted = performance.now();
       const retrieved = input.context
