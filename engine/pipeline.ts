@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { CursorSyntax, SyntaxService } from "./ast/mod.ts";
+import type { CursorSyntax, ImportedModule, SyntaxService } from "./ast/mod.ts";
 import type { Config } from "./config/mod.ts";
 import type { Logger } from "./log/mod.ts";
 import { offsetAt } from "./documents/mod.ts";
@@ -31,11 +31,12 @@ export interface RetrievedChunk {
   score: number;
 }
 
-/** What retrieval looks for: the code at the cursor and the file's import lines. */
+/** What retrieval looks for: the code at the cursor and the file's imports. */
 export interface ContextQuery {
   code: string;
   linePrefix: string;
   imports: string;
+  modules?: ImportedModule[];
 }
 
 /** Finds project context for a query; `excludePath` is the file being edited. */
@@ -108,9 +109,7 @@ export class CompletionPipeline {
       };
       // The syntax at the cursor steers retrieval; without a project there is nothing to steer.
       const astStarted = performance.now();
-      const syntax = input.context
-        ? await this.#cursorSyntax(input.languageId, input.text, offset)
-        : undefined;
+      const syntax = input.context ? await this.#cursorSyntax(input, offset) : undefined;
       const astMs = performance.now() - astStarted;
       const retrieveStarted = performance.now();
       const retrieved = input.context
@@ -119,6 +118,7 @@ export class CompletionPipeline {
           code: [...syntax?.scopes ?? [], retrievalQuery(prefix, lineSuffix)].join("\n"),
           linePrefix,
           imports: syntax ? syntax.imports.join("\n") : importLines(input.text),
+          modules: syntax?.modules,
         }, input.path)
         : [];
       const context = packContext(
@@ -168,13 +168,12 @@ export class CompletionPipeline {
   }
 
   /** The scopes and imports at the cursor; nothing for a language without a grammar or on failure. */
-  async #cursorSyntax(
-    languageId: string,
-    text: string,
-    offset: number,
-  ): Promise<CursorSyntax | undefined> {
+  async #cursorSyntax(input: CompletionInput, offset: number): Promise<CursorSyntax | undefined> {
     try {
-      return await (await this.#syntax)?.cursorSyntax(languageId, text, offset);
+      return await (await this.#syntax)?.cursorSyntax(input.languageId, input.text, offset, {
+        key: input.uri,
+        path: input.path,
+      });
     } catch (error) {
       this.#log.warn(`Syntax unavailable, completing without it: ${(error as Error).message}`);
       return undefined;

@@ -46,8 +46,8 @@ export function createProjects(
     return await Embedder.load(dir, { threads: options.embedderThreads ?? 1 });
   }, {
     log,
-    define: syntax &&
-      (async (path: string, text: string) => (await syntax).definitions(languageOf(path), text)),
+    outline: syntax &&
+      (async (path: string, text: string) => (await syntax).outline(languageOf(path), text)),
   });
 }
 

@@ -7,7 +7,8 @@
 import { createHash } from "node:crypto";
 import { join, relative } from "node:path";
 import type { Logger } from "../log/mod.ts";
-import { chunkText, type Embedder, type IndexStore, type StoredSymbol } from "../retrieval/mod.ts";
+import type { FileOutline } from "../ast/mod.ts";
+import { chunkText, type Embedder, type IndexStore } from "../retrieval/mod.ts";
 import { indexFilter, looksBinary, MAX_FILE_BYTES, walkProject } from "./walker.ts";
 
 /** What the indexer is doing, as `status` reports it. */
@@ -18,11 +19,8 @@ export interface IndexProgress {
   state: "idle" | "indexing";
 }
 
-/** Finds a file's named definitions (tree-sitter); [] where it cannot. */
-export type DefinitionFinder = (
-  path: string,
-  text: string,
-) => Promise<Omit<StoredSymbol, "path">[]>;
+/** A file's definitions and syntax blocks (tree-sitter); undefined where there is no grammar. */
+export type OutlineFinder = (path: string, text: string) => Promise<FileOutline | undefined>;
 
 /** External changes are collected this long before they are indexed. */
 const WATCH_DEBOUNCE_MS = 300;
@@ -37,19 +35,19 @@ export class Indexer {
   #running?: Promise<void>;
   #listeners = new Set<() => void>();
   #watcher?: Deno.FsWatcher;
-  #define: DefinitionFinder;
+  #outline: OutlineFinder;
 
   constructor(
     root: string,
     store: IndexStore,
     embedder: Embedder,
-    options: { log: Logger; define?: DefinitionFinder },
+    options: { log: Logger; outline?: OutlineFinder },
   ) {
     this.#root = root;
     this.#store = store;
     this.#embedder = embedder;
     this.#log = options.log;
-    this.#define = options.define ?? (() => Promise.resolve([]));
+    this.#outline = options.outline ?? (() => Promise.resolve(undefined));
   }
 
   /** Progress so far. */
@@ -178,17 +176,17 @@ export class Indexer {
   async #indexText(path: string, text: string): Promise<void> {
     const hash = createHash("sha256").update(text).digest("hex");
     if (this.#store.fileHash(path) === hash) return;
-    const chunks = chunkText(path, text);
+    const outline = await this.#outline(path, text).catch((error) => {
+      this.#log.debug(`No syntax for ${path}, chunking by layout: ${error.message}`);
+      return undefined;
+    });
+    const chunks = chunkText(path, text, outline?.blockStarts);
     // One chunk per call: on a CPU, batches pad every text to the longest and were slower
     // (vscode-jsonrpc, 196 chunks, 2 threads: 8.2 s one by one, 8.7 s by 4, 10.6 s by 16).
     const vectors: Float32Array[] = [];
     for (const chunk of chunks) {
       vectors.push(...await this.#embedder.embed([`${path}\n${chunk.text}`]));
     }
-    const symbols = await this.#define(path, text).catch((error) => {
-      this.#log.debug(`No definitions for ${path}: ${error.message}`);
-      return [];
-    });
-    this.#store.replaceFile(path, hash, chunks, vectors, symbols);
+    this.#store.replaceFile(path, hash, chunks, vectors, outline?.definitions ?? []);
   }
 }

@@ -7,7 +7,7 @@ import { projectStateDir } from "../learning/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { ContextSource } from "../pipeline.ts";
 import { type Embedder, IndexStore, Retriever } from "../retrieval/mod.ts";
-import { type DefinitionFinder, Indexer, type IndexProgress } from "./indexer.ts";
+import { Indexer, type IndexProgress, type OutlineFinder } from "./indexer.ts";
 
 /** Chunks retrieval hands to the pipeline, before the token budget picks. */
 const RETRIEVED_CHUNKS = 8;
@@ -23,7 +23,7 @@ export class ProjectIndex {
     root: string,
     store: IndexStore,
     embedder: Embedder,
-    options: { log: Logger; define?: DefinitionFinder },
+    options: { log: Logger; outline?: OutlineFinder },
   ) {
     this.root = root;
     this.#store = store;
@@ -59,17 +59,17 @@ export class Projects {
   #ready = new Map<string, ProjectIndex>();
   #listeners = new Set<() => void>();
   #error?: string;
-  #define?: DefinitionFinder;
+  #outline?: OutlineFinder;
 
   constructor(
     cacheDir: string,
     loadEmbedder: () => Promise<Embedder>,
-    options: { log: Logger; define?: DefinitionFinder },
+    options: { log: Logger; outline?: OutlineFinder },
   ) {
     this.#cacheDir = cacheDir;
     this.#loadEmbedder = loadEmbedder;
     this.#log = options.log;
-    this.#define = options.define;
+    this.#outline = options.outline;
   }
 
   /** Calls `listener` when any project's indexing starts or finishes. */
@@ -103,7 +103,7 @@ export class Projects {
     const store = await IndexStore.open(projectStateDir(this.#cacheDir, root), embedder.dimensions);
     const project = new ProjectIndex(root, store, embedder, {
       log: this.#log,
-      define: this.#define,
+      outline: this.#outline,
     });
     project.indexer.onChange(() => this.#notify());
     this.#ready.set(root, project);

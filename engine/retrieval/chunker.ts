@@ -1,7 +1,8 @@
 /**
- * Splits a file into chunks for retrieval: whole top-level blocks (a function,
- * a class, a group of imports) where the layout shows them, and sliding
- * windows inside blocks that are too long.
+ * Splits a file into chunks for retrieval: whole blocks (a function, a class,
+ * a group of imports) where the syntax tree shows them (or, without a
+ * grammar, where the layout does), and sliding windows inside blocks that are
+ * still too long.
  */
 
 /** A piece of a file with its place in it; lines are 1-based and inclusive. */
@@ -26,15 +27,13 @@ const TOP_LEVEL_START = /^[^\s)\]}]/;
 /**
  * Chunks a file's text.
  *
+ * @param blockStarts 0-based lines where syntax blocks start (tree-sitter);
+ *   without them, blocks start at unindented lines after a blank line.
  * @returns Chunks in file order, none of them blank.
  */
-export function chunkText(path: string, text: string): Chunk[] {
+export function chunkText(path: string, text: string, blockStarts?: number[]): Chunk[] {
   const lines = text.split("\n");
-  const starts: number[] = [];
-  for (let index = 0; index < lines.length; index++) {
-    const previousBlank = index === 0 || lines[index - 1].trim() === "";
-    if (previousBlank && TOP_LEVEL_START.test(lines[index])) starts.push(index);
-  }
+  const starts = blockStarts?.filter((line) => line < lines.length) ?? layoutBlockStarts(lines);
   if (starts[0] !== 0) starts.unshift(0);
   const blocks: [number, number][] = starts.map((start, index) => [
     start,
@@ -60,6 +59,16 @@ export function chunkText(path: string, text: string): Chunk[] {
     }
   }
   return chunks;
+}
+
+/** Unindented lines after a blank line: where blocks start in most code. */
+function layoutBlockStarts(lines: string[]): number[] {
+  const starts: number[] = [];
+  for (let index = 0; index < lines.length; index++) {
+    const previousBlank = index === 0 || lines[index - 1].trim() === "";
+    if (previousBlank && TOP_LEVEL_START.test(lines[index])) starts.push(index);
+  }
+  return starts;
 }
 
 function windows(start: number, end: number): [number, number][] {

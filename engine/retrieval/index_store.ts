@@ -55,6 +55,9 @@ const SCHEMA = `
   CREATE INDEX IF NOT EXISTS symbols_by_path ON symbols (path);
 `;
 
+/** Files taken for one module: a Go package is a directory of them. */
+const MODULE_FILES = 8;
+
 /** A named definition stored with its file. */
 export interface StoredSymbol {
   path: string;
@@ -233,6 +236,31 @@ export class IndexStore {
     ).all(path) as unknown as StoredSymbol[];
   }
 
+  /**
+   * The indexed files a module can be: the first of `paths` that is indexed,
+   * else the files whose paths end with one of `suffixes` (a suffix ending in
+   * `/` names a directory: the files directly in it).
+   */
+  filesFor(paths: string[], suffixes: string[]): string[] {
+    const exact = this.#db.prepare("SELECT path FROM files WHERE path = ?");
+    for (const path of paths) {
+      if (exact.get(path)) return [path];
+    }
+    const ending = this.#db.prepare(
+      "SELECT path FROM files WHERE instr('/' || path, '/' || ?) > 0 ORDER BY length(path) LIMIT 64",
+    );
+    for (const suffix of suffixes) {
+      const found = (ending.all(suffix) as { path: string }[]).map((row) => row.path).filter(
+        (path) => {
+          const rest = ("/" + path).split("/" + suffix).at(-1)!;
+          return suffix.endsWith("/") ? !rest.includes("/") : rest === "";
+        },
+      );
+      if (found.length > 0) return found.slice(0, MODULE_FILES);
+    }
+    return [];
+  }
+
   /** The files whose paths best match the terms. */
   pathsMatching(terms: string[], limit: number): string[] {
     const ids = this.pathSearch(terms, limit * 8).map((hit) => hit.id);
@@ -272,9 +300,9 @@ export class IndexStore {
     return { files: files.n, chunks: chunks.n };
   }
 
-  /** Chunks sharing the most terms with the query, by BM25. */
-  lexicalSearch(terms: string[], limit: number): Hit[] {
-    return this.#match("terms", terms, limit);
+  /** Chunks sharing the most terms with the query, by BM25; only chunks of `paths` when given. */
+  lexicalSearch(terms: string[], limit: number, paths?: string[]): Hit[] {
+    return this.#match("terms", terms, limit, paths);
   }
 
   /** Chunks of the files whose paths share the most terms with the query, by BM25. */
@@ -282,12 +310,18 @@ export class IndexStore {
     return this.#match("path_terms", terms, limit);
   }
 
-  #match(column: "terms" | "path_terms", terms: string[], limit: number): Hit[] {
-    if (terms.length === 0) return [];
+  #match(column: "terms" | "path_terms", terms: string[], limit: number, paths?: string[]): Hit[] {
+    if (terms.length === 0 || paths?.length === 0) return [];
     const any = terms.map((term) => `"${term.replaceAll('"', "")}"`).join(" OR ");
+    const within = paths
+      ? `JOIN chunks ON chunks.id = chunk_terms.rowid AND chunks.path IN (${
+        paths.map(() => "?").join(",")
+      })`
+      : "";
     const rows = this.#db.prepare(
-      "SELECT rowid AS id, bm25(chunk_terms) AS rank FROM chunk_terms WHERE chunk_terms MATCH ? ORDER BY rank LIMIT ?",
-    ).all(`${column} : (${any})`, limit) as { id: number; rank: number }[];
+      `SELECT chunk_terms.rowid AS id, bm25(chunk_terms) AS rank FROM chunk_terms ${within}
+       WHERE chunk_terms MATCH ? ORDER BY rank LIMIT ?`,
+    ).all(...paths ?? [], `${column} : (${any})`, limit) as { id: number; rank: number }[];
     return rows.map((row) => ({ id: row.id, score: -row.rank }));
   }
 

@@ -2,8 +2,9 @@
  * Hybrid search over the project index: lexical (FTS5 over identifier
  * sub-words) and semantic (MiniLM vectors), fused by reciprocal rank.
  */
+import type { ImportedModule } from "../ast/mod.ts";
 import type { Embedder } from "./embedder.ts";
-import type { Hit, IndexStore, StoredChunk } from "./index_store.ts";
+import type { Hit, IndexStore, StoredChunk, StoredSymbol } from "./index_store.ts";
 import { codeTerms } from "./terms.ts";
 
 /** What retrieval looks for. */
@@ -14,6 +15,14 @@ export interface RetrievalQuery {
   linePrefix: string;
   /** The import lines of the file being edited: the files they name are likely relevant. */
   imports: string;
+  /** Those imports parsed, when the language has a grammar: they resolve to files exactly. */
+  modules?: ImportedModule[];
+}
+
+/** The project files the current file imports, and the local names bound to each. */
+interface ResolvedImports {
+  files: string[];
+  byName: Map<string, string[]>;
 }
 
 /** A retrieved chunk and its fused score. */
@@ -45,6 +54,19 @@ export function reciprocalRankFusion(lists: Hit[][]): Hit[] {
   return [...scores].map(([id, score]) => ({ id, score })).sort((a, b) => b.score - a.score);
 }
 
+/**
+ * A name the file imports means the imported definition, not a namesake
+ * elsewhere; unless the imported file does not define it (it re-exports it).
+ */
+function preferImported(symbols: StoredSymbol[], byName: Map<string, string[]>): StoredSymbol[] {
+  return symbols.filter((symbol) => {
+    const files = byName.get(symbol.name);
+    const definedThere = files &&
+      symbols.some((other) => other.name === symbol.name && files.includes(other.path));
+    return !definedThere || files.includes(symbol.path);
+  });
+}
+
 /** Finds the chunks of the project most relevant to the code at the cursor. */
 export class Retriever {
   #store: IndexStore;
@@ -61,11 +83,14 @@ export class Retriever {
    * match that module define. One chunk per file, listing signatures.
    */
   definitions(query: RetrievalQuery, excludePath: string): ScoredChunk[] {
+    const imported = this.#resolve(query.modules ?? []);
     const names = [...new Set(query.code.split("\n").slice(-3).join("\n").match(NAME) ?? [])];
-    const symbols = this.#store.symbolsNamed(names);
+    const symbols = preferImported(this.#store.symbolsNamed(names), imported.byName);
     const receiver = RECEIVER.exec(query.linePrefix)?.[1];
     if (receiver) {
-      for (const path of this.#store.pathsMatching(codeTerms(receiver), 2)) {
+      const modulePaths = imported.byName.get(receiver) ??
+        this.#store.pathsMatching(codeTerms(receiver), 2);
+      for (const path of modulePaths) {
         symbols.push(...this.#store.symbolsIn(path).slice(0, MODULE_SIGNATURES));
       }
     }
@@ -100,15 +125,33 @@ export class Retriever {
     options: { excludePath: string; limit: number },
   ): Promise<ScoredChunk[]> {
     const [vector] = await this.#embedder.embed([query.code]);
+    const terms = codeTerms(query.code);
+    const imported = this.#resolve(query.modules ?? []).files;
     const fused = reciprocalRankFusion([
-      this.#store.lexicalSearch(codeTerms(query.code), CANDIDATES),
+      this.#store.lexicalSearch(terms, CANDIDATES),
       this.#store.vectorSearch(vector, CANDIDATES),
-      this.#store.pathSearch(codeTerms(query.imports), CANDIDATES),
+      // What the file imports, matched by the code at the cursor; by path words when unresolved.
+      imported.length > 0
+        ? this.#store.lexicalSearch(terms, CANDIDATES, imported)
+        : this.#store.pathSearch(codeTerms(query.imports), CANDIDATES),
     ]);
     const scores = new Map(fused.map((hit) => [hit.id, hit.score]));
     return this.#store.chunks(fused.map((hit) => hit.id))
       .filter((chunk) => chunk.path !== options.excludePath)
       .slice(0, options.limit)
       .map((chunk) => ({ ...chunk, score: scores.get(chunk.id)! }));
+  }
+
+  /** The imported modules that are files of this project. */
+  #resolve(modules: ImportedModule[]): ResolvedImports {
+    const files = new Set<string>();
+    const byName = new Map<string, string[]>();
+    for (const module of modules) {
+      const found = this.#store.filesFor(module.paths, module.suffixes);
+      if (found.length === 0) continue;
+      for (const file of found) files.add(file);
+      for (const name of module.names) byName.set(name, found);
+    }
+    return { files: [...files], byName };
   }
 }

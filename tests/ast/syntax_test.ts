@@ -114,21 +114,83 @@ Deno.test("SyntaxService.cursorSyntax() survives broken code", async () => {
   assert.ok(found);
 });
 
-Deno.test("SyntaxService.definitions() lists named definitions with their lines and signatures", async () => {
+Deno.test("SyntaxService.outline() lists named definitions with their lines and signatures", async () => {
   const text = await Deno.readTextFile(
     new URL("../fixtures/shop/billing/invoice.py", import.meta.url),
   );
-  const definitions = await syntax.definitions("python", text);
-  assert.deepEqual(definitions.map((definition) => definition.name), [
+  const outline = await syntax.outline("python", text);
+  assert.ok(outline);
+  assert.deepEqual(outline.definitions.map((definition) => definition.name), [
     "LineItem",
     "compute_invoice_total",
     "format_cents",
   ]);
-  const total = definitions[1];
+  const total = outline.definitions[1];
   assert.equal(
     total.signature,
     "def compute_invoice_total(items: list[LineItem], tax_rate: float) -> int:",
   );
   assert.equal(text.split("\n")[total.line - 1], total.signature);
-  assert.deepEqual(await syntax.definitions("plaintext", "x"), []);
+  assert.equal(await syntax.outline("plaintext", "x"), undefined);
+});
+
+Deno.test("SyntaxService.outline() starts blocks at statements, their comments, and the methods of a long class", async () => {
+  const methods = Array.from(
+    { length: 5 },
+    (_, index) =>
+      `  // Step ${index}.\n  step${index}(): number {\n${"    work();\n".repeat(15)}  }\n`,
+  );
+  const text = `import { work } from "./work";\n// A cart.\nexport class Cart {\n${
+    methods.join("")
+  }}\nconst done = true;\n`;
+  const outline = await syntax.outline("typescript", text);
+  assert.ok(outline);
+  const lines = text.split("\n");
+  const starts = outline.blockStarts.map((line) => lines[line]);
+  assert.deepEqual(starts, [
+    'import { work } from "./work";',
+    "// A cart.",
+    "  step0(): number {",
+    "  step1(): number {",
+    "  step2(): number {",
+    "  step3(): number {",
+    "  step4(): number {",
+    "const done = true;",
+  ]);
+});
+
+Deno.test("SyntaxService.cursorSyntax() re-parses an edited document to the same result as a fresh parse", async () => {
+  const fresh = await SyntaxService.create();
+  // Non-ASCII text before the edits checks that offsets and columns agree with tree-sitter's.
+  let text =
+    'import { a } from "./a"; // café ☕ 🎉\n\nclass Cart {\n  total() {\n    return 1;\n  }\n}\n';
+  const edits: [string, string][] = [
+    ["return 1;", "return a(1);"],
+    ["  total() {", "  /* é */ total(rate: number) {"],
+    [
+      "class Cart {\n",
+      "class Cart {\n  count = 0;\n  add(x: number) {\n    this.count += x;\n  }\n",
+    ],
+    ["}\n}\n", "}\n}\nfunction later() {\n  return 🎉;\n}\n"],
+  ];
+  for (const [before, after] of edits) {
+    text = text.replace(before, after);
+    for (const offset of [text.indexOf("x;"), text.indexOf("a(1)"), text.length - 3]) {
+      if (offset < 0) continue;
+      assert.deepEqual(
+        await syntax.cursorSyntax("typescript", text, offset, { key: "file:///cart.ts" }),
+        await fresh.cursorSyntax("typescript", text, offset),
+        `after ${after}`,
+      );
+    }
+  }
+  const found = await syntax.cursorSyntax("typescript", text, text.indexOf("return 🎉"), {
+    key: "file:///cart.ts",
+    path: "web/cart.ts",
+  });
+  assert.deepEqual(found?.scopes, ["function later() {"]);
+  assert.ok(
+    found?.modules[0].paths.includes("web/a.ts"),
+    "imports resolve from the document's path",
+  );
 });

@@ -21,7 +21,7 @@ async function indexed(root: string) {
   const store = await IndexStore.open(stateDir, embedder.dimensions);
   const indexer = new Indexer(root, store, embedder, {
     log,
-    define: async (path, text) => (await syntax).definitions(languageOf(path), text),
+    outline: async (path, text) => (await syntax).outline(languageOf(path), text),
   });
   await indexer.indexAll();
   return { store, indexer, stateDir, retriever: new Retriever(store, embedder) };
@@ -196,5 +196,47 @@ Deno.test("Retriever.definitions() lists what a module the cursor reaches into d
     named[0].text,
     /^function createUserSession\(userId: string, ttlSeconds: number\): UserSession \{$/,
   );
+  await store.close();
+});
+
+Deno.test("Retriever.definitions() follows the file's imports to the right namesake", async () => {
+  const root = await Deno.makeTempDir({ prefix: "ast-complete-namesakes-" });
+  const files: Record<string, string> = {
+    "shop/prices.py": "def total(items, tax):\n    return sum(items) * (1 + tax)\n",
+    "legacy/prices.py": "def total(rows):\n    return len(rows)\n",
+    "web/prices.ts": "export function total(cents: number[]): number {\n  return 0;\n}\n",
+    "web/legacy.ts": "export function total(rows: string[]): number {\n  return 1;\n}\n",
+  };
+  for (const [path, text] of Object.entries(files)) {
+    await Deno.mkdir(join(root, path, ".."), { recursive: true });
+    await Deno.writeTextFile(join(root, path), text);
+  }
+  const { retriever, store } = await indexed(root);
+  const paths = async (languageId: string, path: string, source: string) => {
+    const syntaxFound = await (await syntax).cursorSyntax(languageId, source, source.length, {
+      path,
+    });
+    const lines = source.split("\n");
+    return retriever.definitions({
+      code: source,
+      linePrefix: lines.at(-1)!,
+      imports: syntaxFound!.imports.join("\n"),
+      modules: syntaxFound!.modules,
+    }, path).map((chunk) => chunk.path);
+  };
+  assert.deepEqual(
+    await paths("python", "app.py", "from shop.prices import total\n\nx = total("),
+    ["shop/prices.py"],
+  );
+  assert.deepEqual(
+    await paths("python", "app.py", "from legacy import prices\n\nx = prices."),
+    ["legacy/prices.py"],
+  );
+  assert.deepEqual(
+    await paths("typescript", "web/cart.ts", 'import { total } from "./prices.js";\n\nx = total('),
+    ["web/prices.ts"],
+  );
+  // Without imports, every namesake is a candidate.
+  assert.equal((await paths("python", "app.py", "x = total(")).length, 4);
   await store.close();
 });

@@ -31,6 +31,21 @@ Deno.test("chunkText() cuts a long block into overlapping windows", () => {
   assert.equal(chunks.at(-1)!.endLine, 151);
 });
 
+Deno.test("chunkText() with syntax block starts keeps each method of a long class whole", () => {
+  const method = (index: number) =>
+    `  step${index}(): void {\n${"    this.work();\n".repeat(14)}  }\n`;
+  const text = `class Long {\n${Array.from({ length: 6 }, (_, i) => method(i)).join("")}}\n`;
+  const lines = text.split("\n");
+  const methodStarts = lines.flatMap((line, index) => /^ {2}step/.test(line) ? [index] : []);
+  const byLayout = chunkText("long.ts", text);
+  const bySyntax = chunkText("long.ts", text, [0, ...methodStarts]);
+  const atBoundary = (chunk: { startLine: number }) =>
+    chunk.startLine === 1 || methodStarts.includes(chunk.startLine - 1);
+  assert.ok(bySyntax.every(atBoundary), "every chunk starts at the class or a method");
+  assert.ok(!byLayout.every(atBoundary), "layout windows start inside methods");
+  assert.ok(bySyntax.every((chunk) => chunk.endLine - chunk.startLine < 60));
+});
+
 Deno.test("subWords() splits camelCase, PascalCase, snake_case and acronyms", () => {
   assert.deepEqual(subWords("parseHTTPRequest"), ["parse", "http", "request"]);
   assert.deepEqual(subWords("compute_invoice_total"), ["compute", "invoice", "total"]);
