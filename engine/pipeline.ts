@@ -1,13 +1,15 @@
 /**
  * The completion pipeline, top to bottom: supersede the previous request for
- * the document → check the input → cut the prompt window at the cursor →
- * decide single- or multi-line → wait for the model → retrieve project context
- * under a deadline (a failure is logged and skipped) → pack it into its token
- * budget → generate → post-process.
+ * the document → check the input → answer from the cache when the cursor was
+ * seen or typed through → cut the prompt window at the cursor → decide
+ * single- or multi-line → wait for the model → retrieve project context under
+ * a deadline (a failure is logged and skipped) → pack it into its token
+ * budget → generate → post-process → remember.
  *
  * @module
  */
 import type { CursorSyntax, ImportedModule, SyntaxService } from "./ast/mod.ts";
+import { type CacheKey, CompletionCache } from "./cache/mod.ts";
 import type { Config } from "./config/mod.ts";
 import type { Logger } from "./log/mod.ts";
 import { offsetAt } from "./documents/mod.ts";
@@ -53,6 +55,11 @@ export interface CompletionInput {
   maxLines?: number;
   /** The project's context, when the document belongs to an indexed project. */
   context?: { source: ContextSource; repoName: string };
+  /**
+   * Evaluate the whole prompt afresh, without the cache or the model's
+   * evaluated prefix: the naive path benchmarks compare against.
+   */
+  fresh?: boolean;
 }
 
 /** Runs completions against the generator. */
@@ -62,6 +69,7 @@ export class CompletionPipeline {
   #log: Logger;
   #syntax?: Promise<SyntaxService>;
   #inFlight = new Map<string, AbortController>();
+  #cache = new CompletionCache();
 
   /** @param syntax Tree-sitter, when available: its failure only costs the syntax context. */
   constructor(config: Config, models: ModelHost, log: Logger, syntax?: Promise<SyntaxService>) {
@@ -88,12 +96,20 @@ export class CompletionPipeline {
       checkDocument(input.text, this.#config.completion.maxDocumentBytes);
       const offset = offsetAt(input.text, input.position);
       const limits = this.#config.completion;
-      const prefix = tailWholeLines(input.text.slice(0, offset), limits.maxPrefixChars);
-      const suffix = input.text.slice(offset, offset + limits.maxSuffixChars);
+      const maxLines = input.maxLines ?? limits.maxLines;
+      const cacheKey: CacheKey = {
+        uri: input.uri,
+        before: input.text.slice(0, offset),
+        after: input.text.slice(offset),
+        maxLines,
+      };
+      const cached = input.fresh ? undefined : this.#cache.lookup(cacheKey);
+      if (cached !== undefined) return cachedResult(input.position, cached, started);
+      const prefix = tailWholeLines(cacheKey.before, limits.maxPrefixChars);
+      const suffix = cacheKey.after.slice(0, limits.maxSuffixChars);
       const linePrefix = prefix.slice(prefix.lastIndexOf("\n") + 1);
       const lineEnd = suffix.indexOf("\n");
       const lineSuffix = lineEnd === -1 ? suffix : suffix.slice(0, lineEnd);
-      const maxLines = input.maxLines ?? limits.maxLines;
       const mode = completionMode(linePrefix, lineSuffix, maxLines);
       const promptMs = performance.now() - started;
 
@@ -138,8 +154,10 @@ export class CompletionPipeline {
         maxTokens: mode === "line" ? limits.maxTokensSingleLine : limits.maxTokensMultiLine,
         shouldStop: (text) => isFinished(text, cursor),
         signal: abort,
+        fresh: input.fresh,
       });
       const text = postprocess(generation.text, cursor);
+      this.#cache.remember(cacheKey, text);
       return {
         id: crypto.randomUUID(),
         items: text ? [{ text, range: { start: input.position, end: input.position } }] : [],
@@ -151,6 +169,7 @@ export class CompletionPipeline {
           totalMs: performance.now() - started,
           promptTokens: generation.promptTokens,
           reusedTokens: generation.reusedTokens,
+          cached: false,
         },
         context: context.map(({ path, startLine, endLine, score }) => ({
           path,
@@ -165,6 +184,12 @@ export class CompletionPipeline {
     } finally {
       if (this.#inFlight.get(input.uri) === controller) this.#inFlight.delete(input.uri);
     }
+  }
+
+  /** Forgets what is kept for a document (its cached completions, its syntax tree) when it closes. */
+  async forget(uri: string): Promise<void> {
+    this.#cache.forget(uri);
+    (await this.#syntax?.catch(() => undefined))?.forget(uri);
   }
 
   /** The scopes and imports at the cursor; nothing for a language without a grammar or on failure. */
@@ -204,6 +229,24 @@ export class CompletionPipeline {
       clearTimeout(timer);
     }
   }
+}
+
+/** A completion answered from the cache: no model, no context. */
+function cachedResult(position: Position, text: string, started: number): CompleteRequest.Result {
+  return {
+    id: crypto.randomUUID(),
+    items: text ? [{ text, range: { start: position, end: position } }] : [],
+    timings: {
+      astMs: 0,
+      retrieveMs: 0,
+      promptMs: 0,
+      generateMs: 0,
+      totalMs: performance.now() - started,
+      promptTokens: 0,
+      reusedTokens: 0,
+      cached: true,
+    },
+  };
 }
 
 /** The code around the cursor that retrieval looks for: the last lines before it and the rest of its line. */

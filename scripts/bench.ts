@@ -1,5 +1,5 @@
 /**
- * `deno task bench [SUITE...] [--samples N] [--dir DIR]`: measures the engine.
+ * `deno task bench [SUITE...] [--samples N] [--dir DIR] [--limit N]`: measures the engine.
  * Every figure is a median with min/max (and p95 for latencies) over repeats;
  * each suite prints one JSON line on stdout, and all results are written to
  * bench-results/<time>.json so runs can be compared.
@@ -7,12 +7,20 @@
  * Suites:
  *   startup  spawn `serve` as `deno task start` does: ms to the socket path, ms to ready
  *   threads  the same completions with 1 and 2 generation threads, side by side
- *   latency  single-line completions at natural cut points of real files, with the stage split
+ *   latency  a scripted editing session: lines of real files typed key by key with a
+ *            completion at every key, through the engine and the naive way (fresh prompt,
+ *            no cache) side by side: p50/p95, tokens evaluated vs reused, stage split,
+ *            peak RSS, the model's own tokens/s (scripts/bench/typing.ts)
+ *   lines    single-line completions at natural cut points of real files: exact match,
+ *            latency and the stage split
  *   window   the same completions with prompt windows of several sizes (characters before
  *            and after the cursor): exact match against latency, side by side
  *   repo     lines that use a name defined in another file of a real project, completed
  *            with and without retrieval, side by side (scripts/bench/repo.ts)
  *   index    embedding cost, indexing throughput and memory, re-index and retrieval latency
+ *   humaneval-fim  HumanEval infilling (single-line, multi-line, random-span), pass@1 of the
+ *            engine and of the bare model side by side; `--limit N` problems per set
+ *            (scripts/bench/humaneval.ts)
  */
 import { parseArgs } from "node:util";
 import { join, relative } from "node:path";
@@ -24,6 +32,8 @@ import { createModelHost } from "../engine/sidecar.ts";
 import type { CompleteRequest } from "../engine/protocol/mod.ts";
 import { seeded, stats } from "./bench/stats.ts";
 import { indexSuite, repo } from "./bench/repo.ts";
+import { typingLatency } from "./bench/typing.ts";
+import { humanevalFim } from "./bench/humaneval.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const log = createLogger("bench", "warn");
@@ -34,15 +44,19 @@ const { values: flags, positionals } = parseArgs({
     samples: { type: "string", default: "16" },
     dir: { type: "string", multiple: true },
     files: { type: "string", default: "1000" },
+    limit: { type: "string", default: "20" },
   },
 });
 const SUITES: Record<string, () => Promise<Record<string, unknown>>> = {
   startup,
   threads,
-  latency,
+  latency: async () =>
+    typingLatency({ files: await sampleFiles(), lines: Number(flags.samples) / 4, log }),
+  lines,
   window,
   repo: () => repo({ dir: flags.dir?.[0], samples: Number(flags.samples), log }),
   index: () => indexSuite({ dir: flags.dir?.[0], files: Number(flags.files), log }),
+  "humaneval-fim": () => humanevalFim({ limit: Number(flags.limit), log }),
 };
 const chosen = positionals.length > 0 ? positionals : Object.keys(SUITES);
 
@@ -75,18 +89,23 @@ async function sampleDirs(): Promise<string[]> {
   return present;
 }
 
-/**
- * Picks lines of real files and cuts each at a natural point (after `(`, `=`,
- * `.`, `:` or a space, between 40% and 80% of the line).
- */
-async function pickSamples(count: number): Promise<Sample[]> {
+/** The JavaScript, TypeScript and Python files of the sample directories, sorted. */
+async function sampleFiles(): Promise<string[]> {
   const files: string[] = [];
   for (const dir of await sampleDirs()) {
     for await (const entry of Deno.readDir(dir)) {
       if (entry.isFile && /\.(js|ts|py)$/.test(entry.name)) files.push(join(dir, entry.name));
     }
   }
-  files.sort();
+  return files.sort();
+}
+
+/**
+ * Picks lines of real files and cuts each at a natural point (after `(`, `=`,
+ * `.`, `:` or a space, between 40% and 80% of the line).
+ */
+async function pickSamples(count: number): Promise<Sample[]> {
+  const files = await sampleFiles();
   const random = seeded(7);
   const samples: Sample[] = [];
   for (let attempt = 0; samples.length < count && attempt < count * 50; attempt++) {
@@ -199,7 +218,7 @@ async function threads() {
   return { generateMs: byThreads, ratio1to2: Math.round((medians[0] / medians[1]) * 100) / 100 };
 }
 
-async function latency() {
+async function lines() {
   const samples = await pickSamples(Number(flags.samples));
   // One warm-up so the first sample does not carry the model's first evaluation.
   await runSamples(samples.slice(0, 1));
@@ -222,7 +241,7 @@ async function latency() {
 async function window() {
   const samples = await pickSamples(Number(flags.samples));
   const byWindow: Record<string, unknown> = {};
-  const windows = [[1500, 500], [1500, 1500], [3000, 500], [6000, 1500]];
+  const windows = [[1500, 300], [1500, 600], [1500, 1500], [3000, 300]];
   for (const [prefixChars, suffixChars] of windows) {
     const results = await runSamples(samples, { prefixChars, suffixChars });
     byWindow[`prefix${prefixChars}_suffix${suffixChars}`] = {

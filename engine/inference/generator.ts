@@ -22,6 +22,17 @@ import {
   type PromptInput,
 } from "./prompt.ts";
 
+/**
+ * Prompt tokens are evaluated in batches of this many, always starting at a
+ * multiple of it, and a reused prefix is cut back to such a multiple. Reuse
+ * then evaluates exactly the batches a fresh evaluation would, so its output
+ * is the same token for token: llama.cpp's CPU kernels round differently for
+ * different batch splits, and reusing from an arbitrary token changed late
+ * tokens of real completions. 64 evaluates as fast as 512 here (800 tokens:
+ * 121 vs 116 tokens/s; 16: 89, 32: 98).
+ */
+const EVAL_BATCH = 64;
+
 /** How to load the model. */
 export interface GeneratorOptions {
   threads: number;
@@ -37,6 +48,8 @@ export interface GenerateRequest extends PromptInput {
   shouldStop: (text: string) => boolean;
   /** Aborting it cancels the generation at the next token. */
   signal: AbortSignal;
+  /** Evaluate the whole prompt again instead of reusing the evaluated prefix (the naive path). */
+  fresh?: boolean;
 }
 
 /** What came out of a generation. */
@@ -47,6 +60,8 @@ export interface Generation {
   promptTokens: number;
   /** Prompt tokens the model did not have to evaluate again. */
   reusedTokens: number;
+  /** Tokens the model generated. */
+  generatedTokens: number;
   /** Time spent in the model. */
   generateMs: number;
 }
@@ -119,6 +134,7 @@ export class Generator {
         contextSize: Math.min(options.contextSize, model.trainContextSize),
         threads: options.threads,
         sequences: 1,
+        batchSize: EVAL_BATCH,
       });
       return new Generator(llama, model, context);
     } catch (error) {
@@ -154,16 +170,15 @@ export class Generator {
         if (request.shouldStop(text)) stopEarly.abort();
       },
     };
-    const cached = this.#sequence.contextTokens;
+    if (request.fresh) await this.#sequence.clearHistory();
     const meter = this.#sequence.tokenMeter;
-    const inputBefore = meter.usedInputTokens;
     const outputBefore = meter.usedOutputTokens;
     let promptTokens: number;
-    let reusable = 0;
+    let reused = 0;
     if (this.format === "fim") {
       const prompt = this.#fimTokens(request);
       promptTokens = prompt.length;
-      while (reusable < cached.length && cached[reusable] === prompt[reusable]) reusable++;
+      reused = await this.#keepAlignedPrefix(prompt);
       const completion = new LlamaCompletion({ contextSequence: this.#sequence });
       try {
         text = await completion.generateCompletion(prompt, options);
@@ -187,14 +202,30 @@ export class Generator {
       promptTokens = Math.max(0, this.#sequence.nextTokenIndex - generated);
     }
     if (request.signal.aborted) throw new CancelledError();
-    const evaluated = meter.usedInputTokens - inputBefore;
     return {
       text,
       promptTokens,
-      // The meter counts what the model evaluated; reuse can be no more than the shared prefix.
-      reusedTokens: Math.max(0, Math.min(reusable, promptTokens - evaluated)),
+      generatedTokens: meter.usedOutputTokens - outputBefore,
+      reusedTokens: reused,
       generateMs: performance.now() - started,
     };
+  }
+
+  /**
+   * Keeps the evaluated tokens the prompt starts with, cut back to a multiple
+   * of {@link EVAL_BATCH} and short of the prompt's last token (node-llama-cpp
+   * evaluates that one again for its logits), and erases the rest.
+   *
+   * @returns How many prompt tokens are kept evaluated.
+   */
+  async #keepAlignedPrefix(prompt: Token[]): Promise<number> {
+    const cached = this.#sequence.contextTokens;
+    let common = 0;
+    while (common < cached.length && cached[common] === prompt[common]) common++;
+    const keep = Math.floor(Math.min(common, prompt.length - 1) / EVAL_BATCH) * EVAL_BATCH;
+    const end = this.#sequence.nextTokenIndex;
+    if (keep < end) await this.#sequence.eraseContextTokenRanges([{ start: keep, end }]);
+    return keep;
   }
 
   /**

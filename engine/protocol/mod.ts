@@ -150,7 +150,10 @@ export namespace CompleteRequest {
     generateMs: number;
     totalMs: number;
     promptTokens: number;
+    /** Prompt tokens the model had evaluated already (the previous prompt's common prefix). */
     reusedTokens: number;
+    /** Answered from recent completions (the same cursor, or typed through), without the model. */
+    cached: boolean;
   }
   /** A piece of project context that went into the prompt. */
   export interface ContextChunk {

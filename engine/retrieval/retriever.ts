@@ -40,6 +40,8 @@ const NAME = /[A-Za-z_$][\w$]{2,}/g;
 
 /** The usual constant of reciprocal rank fusion. */
 const RRF_K = 60;
+/** The best fused score a chunk found by only one ranker can have: first place in one list. */
+const SINGLE_RANKER_BEST = 1 / (RRF_K + 1);
 /** Candidates taken from each index before fusion. */
 const CANDIDATES = 24;
 
@@ -135,8 +137,10 @@ export class Retriever {
         ? this.#store.lexicalSearch(terms, CANDIDATES, imported)
         : this.#store.pathSearch(codeTerms(query.imports), CANDIDATES),
     ]);
-    const scores = new Map(fused.map((hit) => [hit.id, hit.score]));
-    return this.#store.chunks(fused.map((hit) => hit.id))
+    // Found by one ranker alone was more often noise than help: the model is small.
+    const agreed = fused.filter((hit) => hit.score > SINGLE_RANKER_BEST);
+    const scores = new Map(agreed.map((hit) => [hit.id, hit.score]));
+    return this.#store.chunks(agreed.map((hit) => hit.id))
       .filter((chunk) => chunk.path !== options.excludePath)
       .slice(0, options.limit)
       .map((chunk) => ({ ...chunk, score: scores.get(chunk.id)! }));

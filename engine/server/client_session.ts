@@ -118,8 +118,10 @@ export class ClientSession {
   }
 
   /** `document/didClose`: forgets a buffer. */
-  closeDocument(raw: unknown): void {
-    this.#documents.delete(requiredString(paramsObject(raw), "uri"));
+  async closeDocument(raw: unknown): Promise<void> {
+    const uri = requiredString(paramsObject(raw), "uri");
+    this.#documents.delete(uri);
+    await this.#options.pipeline.forget(uri);
   }
 
   /** `complete`: a completion on the given text or the synced buffer. */

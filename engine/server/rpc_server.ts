@@ -137,13 +137,15 @@ export class RpcServer {
       }),
     );
     connection.onRequest(StatusRequest.method, handled(log, () => this.#status(session)));
-    const notification = (handler: (params: unknown) => void) => (params: unknown) => {
-      try {
-        handler(params);
-      } catch (error) {
-        log.warn(`Ignored notification: ${(error as Error).message}`);
-      }
-    };
+    const notification =
+      (handler: (params: unknown) => void | Promise<void>) => (params: unknown) => {
+        const ignored = (error: Error) => log.warn(`Ignored notification: ${error.message}`);
+        try {
+          handler(params)?.catch(ignored);
+        } catch (error) {
+          ignored(error as Error);
+        }
+      };
     const sync = notification((params) => session.syncDocument(params));
     connection.onNotification(DocumentNotification.didOpen, sync);
     connection.onNotification(DocumentNotification.didChange, sync);

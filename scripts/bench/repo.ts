@@ -158,7 +158,8 @@ export async function repo(options: { dir?: string; samples: number; log: Logger
           context: { source: project.contextSource, repoName: project.name },
         }, signal),
       );
-      runs.without.push(await pipeline.complete(input, signal));
+      // Its own document, so neither run is answered from the other's cache.
+      runs.without.push(await pipeline.complete({ ...input, uri: `${input.uri}?without` }, signal));
       await project.indexer.reindex(absolute, sample.text);
     }
   } finally {

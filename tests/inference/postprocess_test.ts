@@ -124,3 +124,23 @@ Deno.test("isFinished() stops FIM generation once the completion has ended", () 
 Deno.test("isFinished() lets chat answers finish their fence", () => {
   assert.equal(isFinished("```python\nx\n\n", at("y = ║\n", { format: "chat" })), false);
 });
+
+Deno.test("postprocess() never closes a bracket that is not open", () => {
+  assert.equal(postprocess("3, 4)", at("items = [1, 2║\n")), "3, 4", "a ( where [ is open");
+  assert.equal(
+    postprocess("x)) + 1", at("print(len(║)\n")),
+    "x)",
+    "the ) after the cursor closes print(",
+  );
+  assert.equal(postprocess("x))", at("print(len(║\n")), "x))", "both open, nothing after");
+  assert.equal(
+    postprocess("x]", at('data = {"a": f("[", ║\n')),
+    "x",
+    "brackets inside strings do not count",
+  );
+});
+
+Deno.test("postprocess() lets a block close what the lines before it opened", () => {
+  const context = at("run(function () {\n  work();\n║\n", { maxLines: 1 });
+  assert.equal(postprocess("});", context), "});");
+});

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { balanceBrackets } from "./balance_brackets.ts";
 import type { CursorContext } from "./context.ts";
 import { cutAtSpecialTokens } from "./cut_at_special_tokens.ts";
 import { extractChatCode } from "./extract_chat_code.ts";
@@ -22,6 +23,7 @@ const FILTERS: Filter[] = [
   extractChatCode,
   limitLines,
   trimSuffixOverlap,
+  balanceBrackets,
   dropTrivial,
 ];
 

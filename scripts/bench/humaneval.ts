@@ -1,0 +1,119 @@
+/**
+ * The `humaneval-fim` suite: HumanEval infilling (single-line, multi-line,
+ * random-span), each problem completed by the engine and by the bare model
+ * given the same prefix and suffix in its native FIM prompt, side by side.
+ * A completion passes when `prompt + completion + suffix + test` runs
+ * `check(entry_point)` without error in a Python subprocess (10 s timeout).
+ */
+import { gunzipSync } from "fflate";
+import { join } from "node:path";
+import { loadConfig } from "../../engine/config/mod.ts";
+import type { Logger } from "../../engine/log/mod.ts";
+import { CompletionPipeline } from "../../engine/pipeline.ts";
+import { createModelHost } from "../../engine/sidecar.ts";
+import { seeded, stats } from "./stats.ts";
+
+const EVAL_DIR = new URL("../../../shared/eval/humaneval-infilling/", import.meta.url).pathname;
+const SETS = {
+  single: { file: "HumanEval-SingleLineInfilling.jsonl.gz", maxLines: 1 },
+  multi: { file: "HumanEval-MultiLineInfilling.jsonl.gz", maxLines: undefined },
+  randomSpan: { file: "HumanEval-RandomSpanInfilling.jsonl.gz", maxLines: undefined },
+};
+/** The bare model may write this much; it usually ends itself with its end-of-text token. */
+const BARE_MAX_TOKENS = 256;
+const TEST_TIMEOUT_MS = 10_000;
+
+interface Problem {
+  task_id: string;
+  entry_point: string;
+  prompt: string;
+  suffix: string;
+  canonical_solution: string;
+  test: string;
+}
+
+/** `limit` problems of a set, picked with a fixed seed. */
+async function problems(file: string, limit: number): Promise<Problem[]> {
+  const lines = new TextDecoder().decode(gunzipSync(await Deno.readFile(join(EVAL_DIR, file))))
+    .trim().split("\n").map((line) => JSON.parse(line) as Problem);
+  const random = seeded(17);
+  for (let index = lines.length - 1; index > 0; index--) {
+    const other = Math.floor(random() * (index + 1));
+    [lines[index], lines[other]] = [lines[other], lines[index]];
+  }
+  return lines.slice(0, limit);
+}
+
+/** Whether the completed program passes its tests. */
+async function passes(problem: Problem, completion: string): Promise<boolean> {
+  const program = `${problem.prompt}${completion}${problem.suffix}\n${problem.test}\n` +
+    `check(${problem.entry_point})\n`;
+  const child = new Deno.Command("python3", {
+    args: ["-c", program],
+    stdout: "null",
+    stderr: "null",
+    signal: AbortSignal.timeout(TEST_TIMEOUT_MS),
+  }).spawn();
+  return (await child.status).success;
+}
+
+/** Runs the suite: `limit` problems from each set. */
+export async function humanevalFim(options: { limit: number; log: Logger }) {
+  const config = loadConfig();
+  const host = createModelHost(config, options.log);
+  host.start();
+  const never = new AbortController().signal;
+  await host.ready(never, 120_000);
+  const pipeline = new CompletionPipeline(config, host, options.log);
+  const report: Record<string, unknown> = {};
+  try {
+    for (const [name, set] of Object.entries(SETS)) {
+      const chosen = await problems(set.file, options.limit);
+      const engine = { passed: 0, ms: [] as number[] };
+      const bare = { passed: 0, ms: [] as number[] };
+      // The canonical solution passing shows the harness itself works.
+      let canonical = 0;
+      for (const problem of chosen) {
+        if (await passes(problem, problem.canonical_solution)) canonical++;
+        const lines = problem.prompt.split("\n");
+        const result = await pipeline.complete({
+          uri: `file:///humaneval/${problem.task_id}.py`,
+          path: "solution.py",
+          languageId: "python",
+          text: problem.prompt + problem.suffix,
+          position: { line: lines.length - 1, character: lines.at(-1)!.length },
+          maxLines: set.maxLines,
+        }, never);
+        engine.ms.push(result.timings.totalMs);
+        if (await passes(problem, result.items[0]?.text ?? "")) engine.passed++;
+        const generation = await host.generator!.generate({
+          prefix: problem.prompt,
+          suffix: problem.suffix,
+          path: "solution.py",
+          languageId: "python",
+          multiline: true,
+          context: [],
+          repoName: "",
+          maxTokens: BARE_MAX_TOKENS,
+          shouldStop: () => false,
+          signal: never,
+        });
+        bare.ms.push(generation.generateMs);
+        if (await passes(problem, generation.text)) bare.passed++;
+      }
+      report[name] = {
+        problems: chosen.length,
+        canonicalPass: canonical,
+        engine: { pass1: round(engine.passed / chosen.length), ms: stats(engine.ms) },
+        bareModel: { pass1: round(bare.passed / chosen.length), ms: stats(bare.ms) },
+      };
+    }
+  } finally {
+    await host.dispose();
+  }
+  return report;
+}
+
+function round(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}

@@ -1,0 +1,172 @@
+/**
+ * The `latency` suite: a scripted editing session on real files. Lines are
+ * deleted and typed again key by key, with a completion requested at every
+ * key as an editor does once its debounce fires. The same keystrokes run
+ * twice in one process on one loaded model: through the engine (evaluated
+ * prefix reused, cache, typing through) and the naive way (every prompt
+ * evaluated afresh, no cache), so the ratio compares like with like.
+ */
+import { relative } from "node:path";
+import { languageOf } from "../../engine/documents/mod.ts";
+import type { Logger } from "../../engine/log/mod.ts";
+import { loadConfig } from "../../engine/config/mod.ts";
+import { CompletionPipeline } from "../../engine/pipeline.ts";
+import type { CompleteRequest } from "../../engine/protocol/mod.ts";
+import { createModelHost } from "../../engine/sidecar.ts";
+import { seeded, stats } from "./stats.ts";
+
+/** One keystroke's document and cursor. */
+interface Keystroke {
+  path: string;
+  text: string;
+  position: { line: number; character: number };
+}
+
+/** Keys typed per line at most: a long line is typed up to here. */
+const MAX_KEYS = 40;
+
+/**
+ * Picks `lines` lines of the files (fixed seed) and types each again: the
+ * line is cleared after its indentation, then rebuilt one character at a time.
+ */
+async function typingSession(files: string[], lines: number): Promise<Keystroke[]> {
+  const random = seeded(3);
+  const keystrokes: Keystroke[] = [];
+  for (let picked = 0, attempt = 0; picked < lines && attempt < lines * 50; attempt++) {
+    const path = files[Math.floor(random() * files.length)];
+    const text = await Deno.readTextFile(path);
+    const fileLines = text.split("\n");
+    const line = Math.floor(random() * fileLines.length);
+    const content = fileLines[line];
+    if (content.trim().length < 20 || /^\s*(\/\/|#|\*|\/\*)/.test(content)) continue;
+    const indent = content.length - content.trimStart().length;
+    const before = fileLines.slice(0, line).join("\n");
+    const after = fileLines.slice(line + 1).join("\n");
+    for (let key = 1; key <= Math.min(MAX_KEYS, content.length - indent); key++) {
+      const typed = content.slice(0, indent + key);
+      keystrokes.push({
+        path,
+        text: `${before}\n${typed}\n${after}`,
+        position: { line, character: typed.length },
+      });
+    }
+    picked++;
+  }
+  return keystrokes;
+}
+
+/** Runs the `latency` suite on lines of `files`. */
+export async function typingLatency(options: { files: string[]; lines: number; log: Logger }) {
+  const keystrokes = await typingSession(options.files, options.lines);
+  const config = loadConfig();
+  const host = createModelHost(config, options.log);
+  host.start();
+  const never = new AbortController().signal;
+  await host.ready(never, 120_000);
+  const pipeline = new CompletionPipeline(config, host, options.log);
+  let peakRss = Deno.memoryUsage().rss;
+  const sampler = setInterval(() => peakRss = Math.max(peakRss, Deno.memoryUsage().rss), 50);
+  const run = async (fresh: boolean, session = keystrokes) => {
+    const results: CompleteRequest.Result[] = [];
+    for (const keystroke of session) {
+      results.push(
+        await pipeline.complete({
+          uri: `file://${keystroke.path}${fresh ? "?naive" : ""}`,
+          path: relative(Deno.cwd(), keystroke.path),
+          languageId: languageOf(keystroke.path),
+          text: keystroke.text,
+          position: keystroke.position,
+          maxLines: 1,
+          fresh,
+        }, never),
+      );
+    }
+    return results;
+  };
+  try {
+    // Warm-up: the model's first evaluation carries one-off costs.
+    await run(true, keystrokes.slice(0, 1));
+    const naive = await run(true);
+    const engine = await run(false);
+    const decode = await decodeSpeed(host);
+    const summary = (results: CompleteRequest.Result[]) => {
+      const timings = results.map((result) => result.timings);
+      const modelled = timings.filter((timing) => !timing.cached);
+      const prompt = sum(modelled.map((timing) => timing.promptTokens));
+      const reused = sum(modelled.map((timing) => timing.reusedTokens));
+      return {
+        totalMs: stats(timings.map((timing) => timing.totalMs)),
+        modelMs: stats(modelled.map((timing) => timing.generateMs)),
+        stageMs: {
+          ast: stats(modelled.map((timing) => timing.astMs)).median,
+          retrieve: stats(modelled.map((timing) => timing.retrieveMs)).median,
+          prompt: stats(modelled.map((timing) => timing.promptMs)).median,
+          generate: stats(modelled.map((timing) => timing.generateMs)).median,
+        },
+        overheadShare: round(
+          sum(timings.map((timing) => timing.totalMs - timing.generateMs)) /
+            sum(timings.map((timing) => timing.totalMs)),
+          3,
+        ),
+        promptTokens: {
+          evaluated: prompt - reused,
+          reused,
+          reusedShare: round(reused / prompt, 3),
+        },
+        fromCache: timings.length - modelled.length,
+        shown: results.filter((result) => result.items.length > 0).length,
+      };
+    };
+    const engineSummary = summary(engine);
+    const naiveSummary = summary(naive);
+    return {
+      keystrokes: keystrokes.length,
+      lines: options.lines,
+      engine: engineSummary,
+      naive: naiveSummary,
+      speedup: round(naiveSummary.totalMs.median / engineSummary.totalMs.median, 2),
+      sameSuggestions: engine.filter((result, index) =>
+        !result.timings.cached && result.items[0]?.text === naive[index].items[0]?.text
+      ).length,
+      decodeTokensPerSecond: decode,
+      peakRssMb: Math.round(peakRss / 1e6),
+    };
+  } finally {
+    clearInterval(sampler);
+    await host.dispose();
+  }
+}
+
+/**
+ * The model's own speed on this machine: tokens per second generating from
+ * a short prompt, the floor any completion of that length stands on.
+ */
+async function decodeSpeed(host: ReturnType<typeof createModelHost>): Promise<number> {
+  const generator = host.generator!;
+  const rates: number[] = [];
+  for (let run = 0; run < 3; run++) {
+    const generation = await generator.generate({
+      prefix: "def fibonacci(n):\n    ",
+      suffix: "",
+      path: "fib.py",
+      languageId: "python",
+      multiline: true,
+      context: [],
+      repoName: "",
+      maxTokens: 48,
+      shouldStop: () => false,
+      signal: new AbortController().signal,
+      fresh: true,
+    });
+    rates.push(generation.generatedTokens / (generation.generateMs / 1000));
+  }
+  return round(stats(rates).median, 1);
+}
+
+function sum(values: number[]): number {
+  return values.reduce((total, value) => total + value, 0);
+}
+
+function round(value: number, digits: number): number {
+  return Math.round(value * 10 ** digits) / 10 ** digits;
+}

@@ -1,0 +1,122 @@
+/**
+ * The real default model behind the completion pipeline: the evaluated prefix
+ * is reused between keystrokes without changing a single token of output,
+ * typing through a suggestion needs no model, and a keystroke storm leaves
+ * only the latest request running.
+ */
+import assert from "node:assert/strict";
+import { loadConfig } from "../../engine/config/mod.ts";
+import { CancelledError } from "../../engine/inference/mod.ts";
+import { createLogger } from "../../engine/log/mod.ts";
+import { type CompletionInput, CompletionPipeline } from "../../engine/pipeline.ts";
+import { createModelHost } from "../../engine/sidecar.ts";
+
+const log = createLogger("test", "error");
+const config = loadConfig();
+const host = createModelHost(config, log);
+host.start();
+const pipeline = new CompletionPipeline(config, host, log);
+
+const BEFORE = `import math
+
+
+def square_area(side: float) -> float:
+    """The area of a square."""
+    return side * side
+
+
+def rectangle_area(width: float, height: float) -> float:
+    """The area of a rectangle."""
+    return width * height
+
+
+def triangle_area(base: float, height: float) -> float:
+    """The area of a triangle."""
+    return base * height / 2
+
+
+def circle_area(radius: float) -> float:
+    """The area of a circle."""
+    return math.pi * radius ** 2
+
+
+def ring_area(outer: float, inner: float) -> float:
+    """The area between two circles."""
+    return `;
+const AFTER = `\n\n\nprint(ring_area(2.0, 1.0))\n`;
+
+/** The document with `typed` written at the cursor, completed there. */
+function at(uri: string, typed: string, extra: Partial<CompletionInput> = {}): CompletionInput {
+  const before = BEFORE + typed;
+  const lines = before.split("\n");
+  return {
+    uri,
+    path: "geometry.py",
+    languageId: "python",
+    text: before + AFTER,
+    position: { line: lines.length - 1, character: lines.at(-1)!.length },
+    maxLines: 1,
+    ...extra,
+  };
+}
+
+const never = new AbortController().signal;
+
+Deno.test("a completion that reuses the evaluated prefix equals one evaluated afresh", async () => {
+  await host.ready(never, 120_000);
+  await pipeline.complete(at("file:///reuse.py", ""), never);
+  const reused = await pipeline.complete(at("file:///reuse.py", "circle"), never);
+  const fresh = await pipeline.complete(at("file:///reuse.py", "circle", { fresh: true }), never);
+  assert.ok(
+    reused.timings.reusedTokens > reused.timings.promptTokens * 0.5,
+    `reused ${reused.timings.reusedTokens} of ${reused.timings.promptTokens}`,
+  );
+  assert.equal(fresh.timings.reusedTokens, 0);
+  assert.equal(fresh.timings.promptTokens, reused.timings.promptTokens);
+  assert.ok(reused.items[0]?.text, "a suggestion was made");
+  assert.equal(reused.items[0]?.text, fresh.items[0]?.text);
+});
+
+Deno.test("typing the start of a suggestion returns the rest without the model", async () => {
+  await host.ready(never, 120_000);
+  const first = await pipeline.complete(at("file:///through.py", ""), never);
+  const shown = first.items[0]?.text ?? "";
+  assert.ok(shown.length > 3, `a suggestion to type through: ${JSON.stringify(shown)}`);
+  assert.equal(first.timings.cached, false);
+  const typed = shown.slice(0, 3);
+  const next = await pipeline.complete(at("file:///through.py", typed), never);
+  assert.equal(next.timings.cached, true);
+  assert.equal(next.timings.generateMs, 0);
+  assert.equal(next.items[0]?.text, shown.slice(3));
+  const other = await pipeline.complete(at("file:///through.py", `${typed}q`), never);
+  assert.equal(other.timings.cached, false, "typing something else asks the model");
+});
+
+Deno.test("a keystroke storm ends with the latest request answered and the rest cancelled", async () => {
+  await host.ready(never, 120_000);
+  const line = "math.pi * (outer ** 2 - inner ** 2)  # the outer circle less the inner one";
+  const outcomes: Promise<"answered" | "cancelled">[] = [];
+  for (let key = 1; key <= 50; key++) {
+    outcomes.push(
+      pipeline.complete(at("file:///storm.py", line.slice(0, key)), never).then(
+        () => "answered",
+        (error) => {
+          if (error instanceof CancelledError) return "cancelled";
+          throw error;
+        },
+      ),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const results = await Promise.all(outcomes);
+  assert.equal(results.at(-1), "answered");
+  const cancelled = results.filter((outcome) => outcome === "cancelled").length;
+  assert.ok(cancelled >= 45, `${cancelled} of 49 superseded requests were cancelled`);
+});
+
+Deno.test({
+  name: "the model is freed",
+  fn: () => host.dispose(),
+  sanitizeResources: false,
+  sanitizeOps: false,
+});
