@@ -1,8 +1,9 @@
 /**
  * The completion pipeline, top to bottom: supersede the previous request for
  * the document → check the input → answer from the cache when the cursor was
- * seen or typed through → cut the prompt window at the cursor → decide
- * single- or multi-line → wait for the model → retrieve project context under
+ * seen or typed through → cut the prompt window at the cursor → read the
+ * syntax at the cursor (tree-sitter, incremental) → decide single- or
+ * multi-line → wait for the model → retrieve project context under
  * a deadline (a failure is logged and skipped) → pack it into its token
  * budget → generate → post-process → remember.
  *
@@ -110,8 +111,12 @@ export class CompletionPipeline {
       const linePrefix = prefix.slice(prefix.lastIndexOf("\n") + 1);
       const lineEnd = suffix.indexOf("\n");
       const lineSuffix = lineEnd === -1 ? suffix : suffix.slice(0, lineEnd);
-      const mode = completionMode(linePrefix, lineSuffix, maxLines);
-      const promptMs = performance.now() - started;
+      // Tree-sitter reads the cursor's surroundings: the mode, and what retrieval looks for.
+      const astStarted = performance.now();
+      const syntax = await this.#cursorSyntax(input, offset);
+      const astMs = performance.now() - astStarted;
+      const mode = completionMode(linePrefix, lineSuffix, maxLines, syntax?.inLiteral);
+      const promptMs = performance.now() - started - astMs;
 
       const generator = await this.#models.ready(abort, limits.readyWaitMs);
       const cursor: CursorContext = {
@@ -123,10 +128,6 @@ export class CompletionPipeline {
         maxLines,
         format: generator.format,
       };
-      // The syntax at the cursor steers retrieval; without a project there is nothing to steer.
-      const astStarted = performance.now();
-      const syntax = input.context ? await this.#cursorSyntax(input, offset) : undefined;
-      const astMs = performance.now() - astStarted;
       const retrieveStarted = performance.now();
       const retrieved = input.context
         ? await this.#retrieve(input.context.source, {

@@ -17,6 +17,8 @@ export interface CursorSyntax {
   imports: string[];
   /** What those statements import: modules, the names they bind, where their files may be. */
   modules: ImportedModule[];
+  /** The cursor is inside a string or a comment: prose, not code, follows. */
+  inLiteral: boolean;
 }
 
 /** A named definition in a file: what another file can refer to. */
@@ -47,6 +49,8 @@ const KEPT_TREES = 16;
 /** Node types that define a scope: functions, methods, classes and their kin. */
 const SCOPE =
   /^(?:class|method|module|arrow_function|function_definition|function_declaration|function_item|method_definition|method_declaration|class_definition|class_declaration|class_specifier|impl_item|trait_item|struct_item|interface_declaration|namespace_definition|singleton_method|constructor_declaration)$/;
+/** Node types of strings and comments. */
+const LITERAL = /string|comment|heredoc/;
 /** Top-level node types that import: `import`, `from … import`, `use`, `#include`, `using`. */
 const IMPORT =
   /^(?:import_statement|import_from_statement|import_declaration|use_declaration|preproc_include|using_directive|namespace_use_declaration|package_clause)$/;
@@ -162,7 +166,12 @@ export class SyntaxService {
       const imports = tree.rootNode.children
         .filter((node): node is Node => node !== null && isImport(node))
         .map((node) => node.text);
-      return { scopes, imports, modules: importedModules(languageId, imports, document.path) };
+      return {
+        scopes,
+        imports,
+        modules: importedModules(languageId, imports, document.path),
+        inLiteral: insideLiteral(tree.rootNode.descendantForIndex(Math.max(0, offset - 1)), offset),
+      };
     } finally {
       if (!documentKey) tree.delete();
     }
@@ -199,6 +208,19 @@ export class SyntaxService {
     }
     return tree;
   }
+}
+
+/**
+ * Whether `offset` lies inside a string or comment around `node`: strictly
+ * inside, or at the end of a line comment, which runs to the end of its line.
+ */
+function insideLiteral(node: Node | null, offset: number): boolean {
+  for (let at = node; at; at = at.parent) {
+    if (!LITERAL.test(at.type) || at.startIndex >= offset) continue;
+    const lineComment = at.type.includes("comment") && !at.text.endsWith("*/");
+    if (offset < at.endIndex || (lineComment && offset === at.endIndex)) return true;
+  }
+  return false;
 }
 
 /**

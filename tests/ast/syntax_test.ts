@@ -194,3 +194,21 @@ Deno.test("SyntaxService.cursorSyntax() re-parses an edited document to the same
     "imports resolve from the document's path",
   );
 });
+
+Deno.test("SyntaxService.cursorSyntax() tells when the cursor is inside a string or a comment", async () => {
+  const cases: [string, string, boolean][] = [
+    ["python", 'def f():\n    """Returns ║\n    """\n', true],
+    ["python", "x = 1  # the count of ║ items\n", true],
+    ["python", 'name = "ab║c"\n', true],
+    ["python", 'name = "abc"║\n', false],
+    ["python", "def f():\n    ║\n", false],
+    ["typescript", "const a = `line ║`;\n", true],
+    ["typescript", "// a comment ║\nconst b = 1;\n", true],
+    ["typescript", "const b = ║;\n", false],
+  ];
+  for (const [languageId, source, expected] of cases) {
+    const offset = source.indexOf("║");
+    const found = await syntax.cursorSyntax(languageId, source.replace("║", ""), offset);
+    assert.equal(found?.inLiteral, expected, source);
+  }
+});

@@ -41,6 +41,11 @@ Deno.test("completionMode() is multi-line on an empty line or after a block open
   assert.equal(at("const xs = [║]").mode, "block");
 });
 
+Deno.test("completionMode() is single-line inside a string or a comment", () => {
+  assert.equal(completionMode("", "", 12, true), "line");
+  assert.equal(completionMode("", "", 12, false), "block");
+});
+
 Deno.test("completionMode() honours maxLines 1", () => {
   assert.equal(at("def f():\n    ║\n", { maxLines: 1 }).mode, "line");
 });

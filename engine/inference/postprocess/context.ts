@@ -32,15 +32,17 @@ export function opensBlock(linePrefix: string): boolean {
 
 /**
  * Decides between a single-line and a multi-line completion from the syntax
- * at the cursor: text after the cursor on its line means the user is in the
- * middle of a line; an empty line or a line that opens a block invites more.
+ * at the cursor: inside a string or a comment (as tree-sitter tells), or with
+ * text after the cursor on its line, the user is finishing a line; an empty
+ * line or a line that opens a block invites more.
  */
 export function completionMode(
   linePrefix: string,
   lineSuffix: string,
   maxLines: number,
+  inLiteral = false,
 ): CompletionMode {
-  if (maxLines <= 1) return "line";
+  if (maxLines <= 1 || inLiteral) return "line";
   if (!CLOSERS_ONLY.test(lineSuffix)) return "line";
   if (linePrefix.trim() === "" || opensBlock(linePrefix)) return "block";
   return "line";
