@@ -190,6 +190,12 @@ export namespace FeedbackRequest {
   }
 }
 
+/** `index/rebuild`: walks the project again and indexes whatever changed, in the background. */
+export namespace IndexRebuildRequest {
+  /** The method name. */
+  export const method = "index/rebuild";
+}
+
 /** `shutdown`: the sidecar answers, then exits. */
 export namespace ShutdownRequest {
   /** The method name. */

@@ -101,6 +101,12 @@ export class ClientSession {
     );
   }
 
+  /** `index/rebuild`: walks the project again; unchanged files cost a hash each. */
+  rebuildIndex(): Record<string, never> {
+    this.#options.projects.get(this.#workspace)?.indexer.start();
+    return {};
+  }
+
   /** `document/didOpen|didChange`: keeps the newest text of a buffer. */
   syncDocument(raw: unknown): void {
     const params = paramsObject(raw);

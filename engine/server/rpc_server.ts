@@ -20,6 +20,7 @@ import {
   DocumentNotification,
   ErrorCode,
   FeedbackRequest,
+  IndexRebuildRequest,
   InitializeRequest,
   type ModelInfo,
   ShutdownRequest,
@@ -175,6 +176,7 @@ export class RpcServer {
       FeedbackRequest.method,
       handled(log, (params) => session.feedback(params)),
     );
+    connection.onRequest(IndexRebuildRequest.method, handled(log, () => session.rebuildIndex()));
     connection.onRequest(ShutdownRequest.method, () => {
       // Answer first; the listeners stop the process once the reply is out.
       setTimeout(() => this.#shutdownListeners.forEach((listener) => listener()), 0);

@@ -1,0 +1,151 @@
+/**
+ * The VS Code extension: starts the sidecar, serves its completions as ghost
+ * text, reports what the user did with them, and says on the status bar what
+ * the sidecar is doing and why nothing is showing.
+ */
+import * as vscode from "vscode";
+import type { FeedbackRequest } from "../../../engine/protocol/mod.ts";
+import { FeedbackTracker } from "./feedback.ts";
+import { sidecarCommand } from "./launch.ts";
+import { ACCEPTED_COMMAND, SidecarInlineProvider, synced } from "./provider.ts";
+import { readSettings, type Settings } from "./settings.ts";
+import { statusView } from "./status_view.ts";
+import { SidecarSupervisor, type SupervisorState } from "./supervisor.ts";
+
+let supervisor: SidecarSupervisor | undefined;
+
+export function activate(context: vscode.ExtensionContext): void {
+  const output = vscode.window.createOutputChannel("ast-complete");
+  const settings = (): Settings =>
+    readSettings((key, fallback) =>
+      vscode.workspace.getConfiguration("astComplete").get(key, fallback)
+    );
+  const workspaceRoot = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? context.extensionPath;
+  const tracker = new FeedbackTracker();
+  let state: SupervisorState = { phase: "starting" };
+  let lastReason: string | undefined;
+
+  const statusBar = vscode.window.createStatusBarItem(
+    "astComplete.status",
+    vscode.StatusBarAlignment.Right,
+    100,
+  );
+  statusBar.name = "ast-complete";
+  statusBar.command = "astComplete.showStatus";
+  const render = () => {
+    const view = statusView(state, settings().enable, lastReason);
+    statusBar.text = view.text;
+    statusBar.tooltip = view.detail;
+    statusBar.accessibilityInformation = { label: view.label };
+    statusBar.show();
+  };
+
+  const running = new SidecarSupervisor({
+    command: () => {
+      const current = settings();
+      return sidecarCommand({ ...current, workspaceRoot, extensionDir: context.extensionPath });
+    },
+    workspaceRoot,
+    client: { name: "vscode", version: vscode.version },
+    log: (line) => output.appendLine(line),
+    onState: (next) => {
+      if (next.phase === "restarting" && state.phase === "running") {
+        vscode.window.showWarningMessage(
+          `ast-complete: ${next.reason}; restarting in ${Math.round(next.inMs / 1000)} s`,
+        );
+      }
+      state = next;
+      render();
+    },
+  });
+  supervisor = running;
+
+  const sendFeedback = (messages: FeedbackRequest.Params[]) => {
+    for (const message of messages) {
+      running.client?.feedback(message).catch((error) =>
+        output.appendLine(
+          `Feedback ${message.outcome} for ${message.id} not recorded: ${error.message}`,
+        )
+      );
+    }
+  };
+  const provider = new SidecarInlineProvider({
+    client: () => running.client,
+    settings,
+    tracker,
+    sendFeedback,
+    noSuggestion: (reason) => {
+      if (reason === lastReason) return;
+      lastReason = reason;
+      if (reason) output.appendLine(`No suggestion: ${reason}`);
+      render();
+    },
+  });
+
+  context.subscriptions.push(
+    output,
+    statusBar,
+    vscode.languages.registerInlineCompletionItemProvider({ pattern: "**" }, provider),
+    vscode.commands.registerCommand(
+      ACCEPTED_COMMAND,
+      (id: string) => sendFeedback(tracker.accepted(id)),
+    ),
+    vscode.commands.registerCommand("astComplete.toggle", async () => {
+      const config = vscode.workspace.getConfiguration("astComplete");
+      await config.update("enable", !settings().enable, vscode.ConfigurationTarget.Global);
+    }),
+    vscode.commands.registerCommand("astComplete.restart", () => running.restart()),
+    vscode.commands.registerCommand("astComplete.showLogs", () => output.show()),
+    vscode.commands.registerCommand("astComplete.reindex", async () => {
+      const client = running.client;
+      if (!client) {
+        return void vscode.window.showWarningMessage("ast-complete: the sidecar is not running");
+      }
+      await client.rebuildIndex();
+    }),
+    vscode.commands.registerCommand("astComplete.showStatus", async () => {
+      const view = statusView(state, settings().enable, lastReason);
+      const choice = await vscode.window.showInformationMessage(
+        view.detail,
+        "Show Logs",
+        "Restart Sidecar",
+      );
+      if (choice === "Show Logs") output.show();
+      if (choice === "Restart Sidecar") await running.restart();
+    }),
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (event.affectsConfiguration("astComplete.enable")) render();
+      const relaunch = ["sidecarPath", "repositoryPath", "denoPath", "model"]
+        .some((key) => event.affectsConfiguration(`astComplete.${key}`));
+      if (relaunch) running.restart();
+    }),
+    vscode.workspace.onDidChangeTextDocument((event) => {
+      const uri = event.document.uri.toString();
+      const [change, ...more] = event.contentChanges;
+      if (!change) return;
+      sendFeedback(
+        more.length > 0
+          ? tracker.dismissed()
+          : tracker.edited(uri, change.rangeOffset, change.rangeLength, change.text),
+      );
+    }),
+    vscode.window.onDidChangeTextEditorSelection((event) => {
+      const document = event.textEditor.document;
+      sendFeedback(
+        tracker.cursorAt(document.uri.toString(), document.offsetAt(event.selections[0].active)),
+      );
+    }),
+    vscode.window.onDidChangeActiveTextEditor(() => sendFeedback(tracker.dismissed())),
+    vscode.workspace.onDidSaveTextDocument((document) => running.client?.saved(synced(document))),
+    vscode.workspace.onDidCloseTextDocument((document) =>
+      running.client?.closed(document.uri.toString())
+    ),
+  );
+  render();
+  running.start();
+}
+
+export async function deactivate(): Promise<void> {
+  await supervisor?.stop();
+  supervisor = undefined;
+}

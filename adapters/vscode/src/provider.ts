@@ -1,0 +1,99 @@
+/**
+ * Ghost text from the sidecar: debounced, cancelled when VS Code cancels, and
+ * every suggestion that is not shown leaves a reason the status bar can tell.
+ */
+import * as vscode from "vscode";
+import { failureReason, type SidecarClient, type SyncedDocument } from "./client.ts";
+import type { FeedbackTracker } from "./feedback.ts";
+import { languageEnabled, type Settings } from "./settings.ts";
+
+/** The command each shown item runs after VS Code inserted it. */
+export const ACCEPTED_COMMAND = "astComplete.accepted";
+
+/** What the provider needs from the extension. */
+export interface ProviderHost {
+  client(): SidecarClient | undefined;
+  settings(): Settings;
+  tracker: FeedbackTracker;
+  /** Records why nothing was shown (undefined: something was). */
+  noSuggestion(reason: string | undefined): void;
+  sendFeedback(messages: ReturnType<FeedbackTracker["shown"]>): void;
+}
+
+/** The sidecar's view of a VS Code buffer. */
+export function synced(document: vscode.TextDocument): SyncedDocument {
+  return {
+    uri: document.uri.toString(),
+    languageId: document.languageId,
+    version: document.version,
+    getText: () => document.getText(),
+  };
+}
+
+export class SidecarInlineProvider implements vscode.InlineCompletionItemProvider {
+  #host: ProviderHost;
+
+  constructor(host: ProviderHost) {
+    this.#host = host;
+  }
+
+  async provideInlineCompletionItems(
+    document: vscode.TextDocument,
+    position: vscode.Position,
+    context: vscode.InlineCompletionContext,
+    token: vscode.CancellationToken,
+  ): Promise<vscode.InlineCompletionItem[]> {
+    const host = this.#host;
+    const settings = host.settings();
+    if (!settings.enable) return this.#none("completions are turned off");
+    if (!languageEnabled(settings, document.languageId)) {
+      return this.#none(`completions are off for ${document.languageId}`);
+    }
+    const client = host.client();
+    if (!client) return this.#none("the sidecar is not running");
+    if (context.triggerKind === vscode.InlineCompletionTriggerKind.Automatic) {
+      await new Promise((resolve) => setTimeout(resolve, settings.debounceMs));
+    }
+    if (token.isCancellationRequested) return this.#none("cancelled by typing");
+    try {
+      client.sync(synced(document));
+      const result = await client.complete({
+        uri: document.uri.toString(),
+        position: { line: position.line, character: position.character },
+        maxLines: settings.maxLines,
+      }, token);
+      const item = result.items[0];
+      if (token.isCancellationRequested) return this.#none("cancelled by typing");
+      if (!item) return this.#none("nothing worth suggesting here");
+      host.sendFeedback(
+        host.tracker.shown(
+          result.id,
+          document.uri.toString(),
+          document.offsetAt(position),
+          item.text,
+        ),
+      );
+      host.noSuggestion(undefined);
+      const range = new vscode.Range(
+        item.range.start.line,
+        item.range.start.character,
+        item.range.end.line,
+        item.range.end.character,
+      );
+      return [
+        new vscode.InlineCompletionItem(item.text, range, {
+          command: ACCEPTED_COMMAND,
+          title: "Accepted",
+          arguments: [result.id],
+        }),
+      ];
+    } catch (error) {
+      return this.#none(failureReason(error));
+    }
+  }
+
+  #none(reason: string): vscode.InlineCompletionItem[] {
+    this.#host.noSuggestion(reason);
+    return [];
+  }
+}

@@ -1,0 +1,284 @@
+/**
+ * The VS Code extension's client, outside VS Code: handshake parsing, connect
+ * retry, restart backoff, the feedback state machine, and the supervisor
+ * against the real sidecar started from this repository with the real model
+ * (completion, feedback on disk, restart after a kill, no orphan at stop).
+ */
+import assert from "node:assert/strict";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { FeedbackTracker } from "../../adapters/vscode/src/feedback.ts";
+import {
+  connectWithRetry,
+  parseHandshakeLine,
+  RestartBackoff,
+  sidecarCommand,
+} from "../../adapters/vscode/src/launch.ts";
+import { statusView } from "../../adapters/vscode/src/status_view.ts";
+import { SidecarSupervisor, type SupervisorState } from "../../adapters/vscode/src/supervisor.ts";
+import { tempCacheDir } from "../_helpers/sidecar.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+Deno.test("the handshake line must be a socket path", () => {
+  assert.equal(
+    parseHandshakeLine("/run/user/0/ast-complete-0/sidecar-12.sock\r"),
+    "/run/user/0/ast-complete-0/sidecar-12.sock",
+  );
+  assert.equal(parseHandshakeLine("\\\\.\\pipe\\ast-complete-12"), "\\\\.\\pipe\\ast-complete-12");
+  assert.throws(() => parseHandshakeLine(""), /printed "" where its socket path belongs/);
+  assert.throws(() => parseHandshakeLine("Loading model..."), /Loading model/);
+  assert.throws(() => parseHandshakeLine("relative/sidecar.sock"), /socket path belongs/);
+});
+
+Deno.test("the sidecar command: configured path, bundled binary, then a repository checkout", () => {
+  const settings = {
+    sidecarPath: "",
+    repositoryPath: ROOT,
+    denoPath: "/opt/deno",
+    model: "tiny",
+    workspaceRoot: "/work/project",
+    extensionDir: "/ext",
+  };
+  const repository = sidecarCommand(settings);
+  assert.equal(repository.source, "repository");
+  assert.equal(repository.command, "/opt/deno");
+  assert.equal(repository.cwd, ROOT);
+  assert.deepEqual(repository.args.slice(-6), [
+    "main.ts",
+    "serve",
+    "--workspace",
+    "/work/project",
+    "--model",
+    "tiny",
+  ]);
+  assert.ok(repository.args.includes("--allow-ffi"), "the start task's own flags");
+
+  const bundled = sidecarCommand(
+    settings,
+    (path) => path === "/ext/bin/ast-complete" || path.endsWith("deno.json"),
+  );
+  assert.deepEqual([bundled.source, bundled.command], ["bundled", "/ext/bin/ast-complete"]);
+
+  const configured = sidecarCommand(
+    { ...settings, sidecarPath: "/usr/local/bin/ast-complete" },
+    () => true,
+  );
+  assert.deepEqual([configured.source, configured.args[0]], ["configured", "serve"]);
+  assert.throws(
+    () => sidecarCommand({ ...settings, sidecarPath: "/nowhere/ast-complete" }),
+    /astComplete.sidecarPath is \/nowhere\/ast-complete, which does not exist/,
+  );
+  assert.throws(
+    () => sidecarCommand({ ...settings, repositoryPath: "" }, () => false),
+    /No sidecar found/,
+  );
+});
+
+Deno.test("connectWithRetry waits for a socket that appears late, and gives up on a dead sidecar", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = join(dir, "late.sock");
+  const server = createServer((socket) => socket.end());
+  setTimeout(() => server.listen(path), 300);
+  const { socket, attempts } = await connectWithRetry(path, { timeoutMs: 5000, firstDelayMs: 20 });
+  socket.destroy();
+  server.close();
+  assert.ok(attempts > 1, `retried (${attempts} attempts)`);
+
+  await assert.rejects(
+    connectWithRetry(join(dir, "never.sock"), { timeoutMs: 5000, alive: () => false }),
+    /exited before .*never.sock accepted a connection/,
+  );
+  const started = Date.now();
+  await assert.rejects(
+    connectWithRetry(join(dir, "never.sock"), { timeoutMs: 300, firstDelayMs: 20 }),
+    /Cannot connect to .*never.sock after \d+ attempts/,
+  );
+  assert.ok(Date.now() - started < 2000, "gives up near its timeout");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("restart backoff doubles to 30 s and starts over after a long run", () => {
+  const backoff = new RestartBackoff();
+  const delays = [1, 2, 3, 4, 5, 6, 7].map(() => backoff.next(500));
+  assert.deepEqual(delays, [1000, 2000, 4000, 8000, 16000, 30000, 30000]);
+  assert.equal(backoff.next(120_000), 1000);
+});
+
+Deno.test("feedback: accepted, partial, rejected, each suggestion settled once", async (t) => {
+  const uri = "file:///p/a.py";
+  await t.step("accepted through the item's command, after VS Code inserted it", () => {
+    const tracker = new FeedbackTracker();
+    assert.deepEqual(tracker.shown("c1", uri, 10, "foo(bar)"), []);
+    assert.deepEqual(tracker.edited(uri, 10, 0, "foo(bar)"), []);
+    assert.deepEqual(tracker.cursorAt(uri, 18), [], "the cursor after the insertion keeps it open");
+    assert.deepEqual(tracker.accepted("c1"), [{ id: "c1", outcome: "accepted" }]);
+    assert.deepEqual(tracker.accepted("c1"), [], "only once");
+    assert.deepEqual(tracker.dismissed(), []);
+  });
+  await t.step("partial: a word accepted, then the user types something else", () => {
+    const tracker = new FeedbackTracker();
+    tracker.shown("c2", uri, 0, "total = price * count");
+    assert.deepEqual(tracker.edited(uri, 0, 0, "total "), []);
+    assert.deepEqual(tracker.edited(uri, 6, 0, "+"), [
+      { id: "c2", outcome: "partial", acceptedText: "total " },
+    ]);
+  });
+  await t.step("rejected: typed over, dismissed, moved away, or replaced", () => {
+    const tracker = new FeedbackTracker();
+    tracker.shown("c3", uri, 5, "return x");
+    assert.deepEqual(tracker.edited(uri, 5, 0, "y"), [{ id: "c3", outcome: "rejected" }]);
+    tracker.shown("c4", uri, 5, "return x");
+    assert.deepEqual(tracker.dismissed(), [{ id: "c4", outcome: "rejected" }]);
+    tracker.shown("c5", uri, 5, "return x");
+    assert.deepEqual(tracker.cursorAt(uri, 40), [{ id: "c5", outcome: "rejected" }]);
+    tracker.shown("c6", uri, 5, "return x");
+    assert.deepEqual(tracker.shown("c7", uri, 5, "return y"), [{ id: "c6", outcome: "rejected" }]);
+    assert.deepEqual(
+      tracker.shown("c7", uri, 5, "return y"),
+      [],
+      "the same suggestion shown again",
+    );
+    assert.deepEqual(
+      tracker.edited("file:///p/other.py", 0, 0, "z"),
+      [],
+      "other documents do not count",
+    );
+  });
+  await t.step(
+    "typing through keeps what was typed, then the rest arrives as a new suggestion",
+    () => {
+      const tracker = new FeedbackTracker();
+      tracker.shown("c8", uri, 0, "items.append(x)");
+      for (const [offset, key] of [[0, "i"], [1, "t"], [2, "e"]] as const) {
+        assert.deepEqual(tracker.edited(uri, offset, 0, key), []);
+      }
+      assert.deepEqual(tracker.shown("c9", uri, 3, "ms.append(x)"), [
+        { id: "c8", outcome: "partial", acceptedText: "ite" },
+      ]);
+    },
+  );
+});
+
+Deno.test("status bar words for each state", () => {
+  const status = (
+    state: "loading" | "ready",
+    index: "idle" | "indexing",
+    files = 40,
+    pending = 60,
+  ) => ({
+    phase: "running" as const,
+    status: {
+      state,
+      models: [{ role: "generator", name: "qwen", loaded: state === "ready" }],
+      index: { files, chunks: 100, pending, state: index },
+    },
+  });
+  assert.equal(
+    statusView(status("loading", "idle"), true, undefined).label,
+    "ast-complete: loading model",
+  );
+  assert.equal(
+    statusView(status("ready", "indexing"), true, undefined).label,
+    "ast-complete: indexing 40%",
+  );
+  const ready = statusView(status("ready", "idle"), true, "file too large");
+  assert.equal(ready.label, "ast-complete: ready");
+  assert.equal(ready.text, "$(sparkle) ast-complete");
+  assert.match(ready.detail, /Last suggestion not shown: file too large\./);
+  assert.equal(
+    statusView({ phase: "restarting", inMs: 2000, reason: "x" }, true, undefined).label,
+    "ast-complete: restarting",
+  );
+  assert.equal(statusView(status("ready", "idle"), false, undefined).label, "ast-complete: off");
+});
+
+function alive(pid: number): boolean {
+  try {
+    Deno.kill(pid, "SIGCONT");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("the supervisor runs the real sidecar: completion, feedback, restart after a kill, clean stop", async () => {
+  const cacheDir = await tempCacheDir();
+  const runtimeDir = await Deno.makeTempDir({ prefix: "ast-complete-run-" });
+  const workspace = await Deno.makeTempDir({ prefix: "ast-complete-ws-" });
+  await Deno.writeTextFile(
+    join(workspace, "prices.py"),
+    "def total(prices):\n    return sum(prices)\n",
+  );
+  const states: SupervisorState[] = [];
+  const waitFor = async (test: (state: SupervisorState) => boolean, what: string) => {
+    for (let i = 0; i < 1800 && !test(states.at(-1) ?? { phase: "starting" }); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.ok(test(states.at(-1)!), `${what}: ${JSON.stringify(states.at(-1))}`);
+  };
+  const ready = (state: SupervisorState) =>
+    state.phase === "running" && state.status.state === "ready";
+  const supervisor = new SidecarSupervisor({
+    command: () =>
+      sidecarCommand({
+        sidecarPath: "",
+        repositoryPath: ROOT,
+        denoPath: Deno.execPath(),
+        model: "",
+        workspaceRoot: workspace,
+        extensionDir: "/nonexistent",
+      }),
+    workspaceRoot: workspace,
+    client: { name: "test" },
+    env: {
+      ...Deno.env.toObject(),
+      XDG_RUNTIME_DIR: runtimeDir,
+      AST_COMPLETE_CACHE_DIR: cacheDir,
+      NO_COLOR: "1",
+    },
+    log: () => undefined,
+    onState: (state) => states.push(state),
+  });
+  try {
+    await supervisor.start();
+    await waitFor(ready, "ready");
+    const uri = `file://${workspace}/main.py`;
+    const text = "from prices import total\n\n\ndef checkout(cart):\n    amount = \n";
+    const complete = async () => {
+      supervisor.client!.sync({ uri, languageId: "python", version: 1, getText: () => text });
+      return await supervisor.client!.complete({
+        uri,
+        position: { line: 4, character: 13 },
+        maxLines: 1,
+      });
+    };
+    const first = await complete();
+    assert.ok(first.items[0]?.text.trim(), "a real completion");
+    await supervisor.client!.feedback({ id: first.id, outcome: "accepted" });
+    const projects = join(cacheDir, "projects");
+    const [project] = await Array.fromAsync(Deno.readDir(projects));
+    const log = await Deno.readTextFile(join(projects, project.name, "feedback.jsonl"));
+    const event = JSON.parse(log.trim().split("\n").at(-1)!);
+    assert.deepEqual([event.id, event.outcome, event.text], [
+      first.id,
+      "accepted",
+      first.items[0].text,
+    ]);
+
+    const killed = supervisor.pid!;
+    Deno.kill(killed, "SIGKILL");
+    await waitFor((state) => state.phase === "restarting", "restarting after the kill");
+    await waitFor((state) => ready(state) && supervisor.pid !== killed, "ready again");
+    const again = await complete();
+    assert.ok(again.items[0]?.text.trim(), "completions come back after the restart");
+  } finally {
+    const pid = supervisor.pid;
+    await supervisor.stop();
+    assert.equal(states.at(-1)?.phase, "stopped");
+    if (pid) assert.ok(!alive(pid), "no orphan sidecar after stop");
+    for (const dir of [cacheDir, runtimeDir, workspace]) {
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+});
