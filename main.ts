@@ -1,7 +1,7 @@
 /**
  * ast-complete's command line.
  *
- *   serve [--workspace DIR] [--model NAME]   the sidecar (default)
+ *   serve [--workspace DIR] [--model NAME] [--exit-with-stdin]   the sidecar (default)
  *   complete FILE:LINE:COL [--json] [--max-lines N] [--model NAME]
  *   models list | pull [NAME...] | verify [NAME...]
  *   index DIR                                the project index, with a progress bar
@@ -19,7 +19,7 @@ import {
 } from "./engine/log/mod.ts";
 import type { Sidecar } from "./engine/sidecar.ts";
 
-const USAGE = `Usage: ast-complete [serve] [--workspace DIR] [--model NAME]
+const USAGE = `Usage: ast-complete [serve] [--workspace DIR] [--model NAME] [--exit-with-stdin]
        ast-complete complete FILE:LINE:COL [--json] [--max-lines N] [--model NAME]
        ast-complete models list | pull [NAME...] | verify [NAME...]
        ast-complete index DIR`;
@@ -33,6 +33,7 @@ const { values: flags, positionals } = parseArgs({
     threads: { type: "string" },
     json: { type: "boolean" },
     "max-lines": { type: "string" },
+    "exit-with-stdin": { type: "boolean" },
     help: { type: "boolean", short: "h" },
   },
 });
@@ -84,6 +85,13 @@ async function serve(config: Config, log: Logger): Promise<void> {
   };
   Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
   Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
+  if (flags["exit-with-stdin"]) {
+    // The editor holds the other end of stdin: when it goes, even by a crash, so does the sidecar.
+    (async () => {
+      for await (const _ of Deno.stdin.readable) { /* nothing is ever sent */ }
+      await stop("stdin closed");
+    })();
+  }
   const { prepareSocketPath } = await import("./engine/server/socket_path.ts");
   const socketPath = await prepareSocketPath();
   Deno.stdout.writeSync(new TextEncoder().encode(`${socketPath}\n`));

@@ -61,6 +61,8 @@ export interface CompletionInput {
    * evaluated prefix: the naive path benchmarks compare against.
    */
   fresh?: boolean;
+  /** Whether recent results may answer (default true); false measures the model path alone. */
+  useCache?: boolean;
 }
 
 /** Runs completions against the generator. */
@@ -104,7 +106,9 @@ export class CompletionPipeline {
         after: input.text.slice(offset),
         maxLines,
       };
-      const cached = input.fresh ? undefined : this.#cache.lookup(cacheKey);
+      const cached = input.fresh || input.useCache === false
+        ? undefined
+        : this.#cache.lookup(cacheKey);
       if (cached !== undefined) return cachedResult(input.position, cached, started);
       const prefix = tailWholeLines(cacheKey.before, limits.maxPrefixChars);
       const suffix = cacheKey.after.slice(0, limits.maxSuffixChars);
@@ -308,10 +312,18 @@ function checkDocument(text: string, maxBytes: number): void {
   }
 }
 
-/** The last `maxChars` of a text, starting at a line boundary when it is cut. */
+/** How far a cut prompt window's start moves at once, in characters. */
+const WINDOW_STEP = 256;
+
+/**
+ * At most the last `maxChars` of a text (at least `maxChars - WINDOW_STEP`),
+ * starting at a line boundary when it is cut.
+ */
 function tailWholeLines(text: string, maxChars: number): string {
   if (text.length <= maxChars) return text;
-  const cut = text.slice(-maxChars);
-  const newline = cut.indexOf("\n");
-  return newline === -1 ? cut : cut.slice(newline + 1);
+  // The start moves only in steps of WINDOW_STEP characters, so the keystrokes in between
+  // keep the prompt's beginning, and with it the model's evaluated tokens.
+  const start = Math.ceil((text.length - maxChars) / WINDOW_STEP) * WINDOW_STEP;
+  const newline = text.indexOf("\n", start - 1);
+  return newline === -1 ? text.slice(start) : text.slice(newline + 1);
 }

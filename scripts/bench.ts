@@ -8,9 +8,10 @@
  *   startup  spawn `serve` as `deno task start` does: ms to the socket path, ms to ready
  *   threads  the same completions with 1 and 2 generation threads, side by side
  *   latency  a scripted editing session: lines of real files typed key by key with a
- *            completion at every key, through the engine and the naive way (fresh prompt,
- *            no cache) side by side: p50/p95, tokens evaluated vs reused, stage split,
- *            peak RSS, the model's own tokens/s (scripts/bench/typing.ts)
+ *            completion at every key, through the engine, the model path alone (reuse,
+ *            no cache) and the naive way (fresh prompt, no cache) side by side: p50/p95,
+ *            tokens evaluated vs reused, stage split, peak RSS, the model's own tokens/s
+ *            (scripts/bench/typing.ts)
  *   lines    single-line completions at natural cut points of real files: exact match,
  *            latency and the stage split
  *   window   the same completions with prompt windows of several sizes (characters before

@@ -76,16 +76,19 @@ export async function humanevalFim(options: { limit: number; log: Logger }) {
       for (const problem of chosen) {
         if (await passes(problem, problem.canonical_solution)) canonical++;
         const lines = problem.prompt.split("\n");
+        // The line sets cut out whole lines: in an editor the cursor would be on an empty
+        // line there, so the engine's document has one, and its completion fills that line.
+        const gap = name !== "randomSpan" && problem.canonical_solution.endsWith("\n") ? "\n" : "";
         const result = await pipeline.complete({
           uri: `file:///humaneval/${problem.task_id}.py`,
           path: "solution.py",
           languageId: "python",
-          text: problem.prompt + problem.suffix,
+          text: problem.prompt + gap + problem.suffix,
           position: { line: lines.length - 1, character: lines.at(-1)!.length },
           maxLines: set.maxLines,
         }, never);
         engine.ms.push(result.timings.totalMs);
-        if (await passes(problem, result.items[0]?.text ?? "")) engine.passed++;
+        if (await passes(problem, (result.items[0]?.text ?? "") + gap)) engine.passed++;
         const generation = await host.generator!.generate({
           prefix: problem.prompt,
           suffix: problem.suffix,

@@ -13,6 +13,7 @@ import {
   parseHandshakeLine,
   RestartBackoff,
   sidecarCommand,
+  startSidecar,
 } from "../../adapters/vscode/src/launch.ts";
 import { statusView } from "../../adapters/vscode/src/status_view.ts";
 import { SidecarSupervisor, type SupervisorState } from "../../adapters/vscode/src/supervisor.ts";
@@ -44,9 +45,10 @@ Deno.test("the sidecar command: configured path, bundled binary, then a reposito
   assert.equal(repository.source, "repository");
   assert.equal(repository.command, "/opt/deno");
   assert.equal(repository.cwd, ROOT);
-  assert.deepEqual(repository.args.slice(-6), [
+  assert.deepEqual(repository.args.slice(-7), [
     "main.ts",
     "serve",
+    "--exit-with-stdin",
     "--workspace",
     "/work/project",
     "--model",
@@ -219,24 +221,26 @@ Deno.test("the supervisor runs the real sidecar: completion, feedback, restart a
   };
   const ready = (state: SupervisorState) =>
     state.phase === "running" && state.status.state === "ready";
+  const supervisorCommand = () =>
+    sidecarCommand({
+      sidecarPath: "",
+      repositoryPath: ROOT,
+      denoPath: Deno.execPath(),
+      model: "",
+      workspaceRoot: workspace,
+      extensionDir: "/nonexistent",
+    });
+  const env = {
+    ...Deno.env.toObject(),
+    XDG_RUNTIME_DIR: runtimeDir,
+    AST_COMPLETE_CACHE_DIR: cacheDir,
+    NO_COLOR: "1",
+  };
   const supervisor = new SidecarSupervisor({
-    command: () =>
-      sidecarCommand({
-        sidecarPath: "",
-        repositoryPath: ROOT,
-        denoPath: Deno.execPath(),
-        model: "",
-        workspaceRoot: workspace,
-        extensionDir: "/nonexistent",
-      }),
+    command: supervisorCommand,
     workspaceRoot: workspace,
     client: { name: "test" },
-    env: {
-      ...Deno.env.toObject(),
-      XDG_RUNTIME_DIR: runtimeDir,
-      AST_COMPLETE_CACHE_DIR: cacheDir,
-      NO_COLOR: "1",
-    },
+    env,
     log: () => undefined,
     onState: (state) => states.push(state),
   });
@@ -272,6 +276,17 @@ Deno.test("the supervisor runs the real sidecar: completion, feedback, restart a
     await waitFor((state) => ready(state) && supervisor.pid !== killed, "ready again");
     const again = await complete();
     assert.ok(again.items[0]?.text.trim(), "completions come back after the restart");
+
+    // An editor that crashes never shuts the sidecar down; its closed stdin does.
+    const orphan = await startSidecar(supervisorCommand(), { env, onLog: () => undefined });
+    const exited = new Promise((resolve) => orphan.child.once("exit", resolve));
+    orphan.socket.destroy();
+    orphan.child.stdin!.destroy();
+    const code = await Promise.race([
+      exited,
+      new Promise((resolve) => setTimeout(() => resolve("alive"), 20_000)),
+    ]);
+    assert.equal(code, 0, "the sidecar exits when its stdin closes");
   } finally {
     const pid = supervisor.pid;
     await supervisor.stop();

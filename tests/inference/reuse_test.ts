@@ -77,6 +77,32 @@ Deno.test("a completion that reuses the evaluated prefix equals one evaluated af
   assert.equal(reused.items[0]?.text, fresh.items[0]?.text);
 });
 
+Deno.test("steady typing deep in a file reuses nearly all of the prompt at every key", async () => {
+  await host.ready(never, 120_000);
+  // Enough code above the cursor that the prompt window is cut, placed so that the cut's
+  // 256-character step is not crossed while typing: the window's start stays put.
+  const filler = Array.from(
+    { length: 40 },
+    (_, index) => `def helper_${index}(value: float) -> float:\n    return value * ${index}\n\n\n`,
+  ).join("");
+  const step = 256;
+  const overflow = filler.length + BEFORE.length - config.completion.maxPrefixChars;
+  const padding = `# ${"-".repeat((((10 - 3 - overflow) % step) + step) % step)}\n`;
+  const line = "math.pi * (outer ** 2 - inner ** 2)";
+  const shares: number[] = [];
+  for (let key = 0; key <= 24; key++) {
+    const input = at("file:///steady.py", line.slice(0, key), { useCache: false });
+    input.text = filler + padding + input.text;
+    input.position.line += (filler + padding).split("\n").length - 1;
+    const result = await pipeline.complete(input, never);
+    if (key > 0) shares.push(result.timings.reusedTokens / result.timings.promptTokens);
+  }
+  assert.ok(
+    shares.every((share) => share >= 0.8),
+    `reused shares: ${shares.map((s) => s.toFixed(2))}`,
+  );
+});
+
 Deno.test("typing the start of a suggestion returns the rest without the model", async () => {
   await host.ready(never, 120_000);
   const first = await pipeline.complete(at("file:///through.py", ""), never);

@@ -46,7 +46,8 @@ export function sidecarCommand(
   settings: LaunchSettings,
   exists: (path: string) => boolean = existsSync,
 ): SidecarCommand {
-  const serve = ["serve", "--workspace", settings.workspaceRoot];
+  // The sidecar exits when its stdin closes: no orphan even if the editor crashes.
+  const serve = ["serve", "--exit-with-stdin", "--workspace", settings.workspaceRoot];
   if (settings.model) serve.push("--model", settings.model);
   if (settings.sidecarPath) {
     if (!exists(settings.sidecarPath)) {
@@ -215,7 +216,7 @@ export async function startSidecar(
   const child = spawn(command.command, command.args, {
     cwd: command.cwd,
     env: options.env ?? process.env,
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: ["pipe", "pipe", "pipe"],
   });
   let pending = "";
   child.stderr?.on("data", (chunk: Buffer) => {
