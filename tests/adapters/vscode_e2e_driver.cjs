@@ -13,7 +13,17 @@ const { chromium } = require(
 
 const { PORT, WORKSPACE, FILE, SHOTS } = process.env;
 const EDITOR = ".editor-instance .monaco-editor";
-const LINES = ["items = ", "total = ", "tax = ", "discount = ", "count = ", "names = "];
+const LINES = [
+  "items = ",
+  "total = ",
+  "tax = ",
+  "discount = ",
+  "count = ",
+  "names = ",
+  "price = ",
+  "skus = ",
+];
+const ACCEPT = ["result = ", "value = ", "return "];
 const t0 = Date.now();
 const log = (...words) => console.error(`[${((Date.now() - t0) / 1000).toFixed(1)}s]`, ...words);
 
@@ -36,22 +46,24 @@ async function statusLabel(page, label, timeout) {
   await page.waitForSelector(`.statusbar-item[aria-label="ast-complete: ${label}"]`, { timeout });
 }
 
-/** Types `text` on a new line key by key; resolves to ms from the last key to ghost text. */
-async function typeAndTime(page, text) {
+/**
+ * Types `text` on a new line key by key; resolves to ms from the last key to ghost text,
+ * or undefined when none came (the engine shows nothing it does not find worth showing).
+ */
+async function typeAndTime(page, text, timeout = 20_000) {
   await page.keyboard.press("End");
   await page.keyboard.press("Enter");
   for (const key of text) {
     await page.keyboard.type(key, { delay: 0 }).then(() => page.waitForTimeout(40));
   }
   const lastKey = Date.now();
-  await page.waitForFunction(
+  return await page.waitForFunction(
     (selector) =>
       [...document.querySelectorAll(`${selector} [class*="ghost-text"]`)]
         .some((node) => node.textContent.trim().length > 0),
     EDITOR,
-    { timeout: 60_000, polling: "raf" },
-  );
-  return Date.now() - lastKey;
+    { timeout, polling: "raf" },
+  ).then(() => Date.now() - lastKey, () => undefined);
 }
 
 (async () => {
@@ -70,7 +82,7 @@ async function typeAndTime(page, text) {
       "--disable-sync",
     ],
   });
-  const result = { latenciesMs: [], screenshots: [] };
+  const result = { latenciesMs: [], noSuggestion: [], screenshots: [] };
   const page = context.pages()[0] ?? await context.newPage();
   const shot = async (name) => {
     const file = path.join(SHOTS, `${name}.png`);
@@ -110,16 +122,27 @@ async function typeAndTime(page, text) {
     await page.keyboard.press("Control+End");
     for (const line of LINES) {
       const ms = await typeAndTime(page, line);
+      log(`ghost text ${ms ?? "never"} ms after the last key of ${JSON.stringify(line)}`);
+      if (ms === undefined) {
+        result.noSuggestion.push(line);
+        continue;
+      }
       result.latenciesMs.push(ms);
-      log(`ghost text ${ms} ms after the last key of ${JSON.stringify(line)}`);
       if (result.latenciesMs.length === 1) await shot("ghost-text");
       await page.keyboard.press("Escape");
       await page.keyboard.press("End");
     }
 
     // Accept one suggestion whole, save, and let the test read the file.
-    const prefix = "result = ";
-    await typeAndTime(page, prefix);
+    let prefix;
+    for (const candidate of ACCEPT) {
+      if (await typeAndTime(page, candidate) !== undefined) {
+        prefix = candidate;
+        break;
+      }
+      await page.keyboard.press("Escape");
+    }
+    if (!prefix) throw new Error(`no ghost text after any of ${ACCEPT.join(", ")}`);
     result.ghost = await ghostText(page);
     await shot("ghost-before-tab");
     const before = await realText(page);
@@ -161,7 +184,7 @@ async function typeAndTime(page, text) {
     result.restartMs = Date.now() - killedAt;
     log(`ready again ${result.restartMs} ms after the kill`);
     await page.keyboard.press("End");
-    result.afterRestartMs = await typeAndTime(page, "final = ");
+    result.afterRestartMs = await typeAndTime(page, "final = ", 60_000);
     result.ghostAfterRestart = await ghostText(page);
     await shot("ghost-after-restart");
     result.ok = true;

@@ -133,6 +133,10 @@ Deno.test({
       await Deno.writeTextFile(join(ARTIFACTS, "result.json"), JSON.stringify(result, null, 2));
       assert.ok(result.ok, `the browser session failed: ${result.error}`);
 
+      assert.ok(
+        result.latenciesMs.length >= 4,
+        `ghost text on most of the typed lines; none after ${JSON.stringify(result.noSuggestion)}`,
+      );
       const firstLine = (text: string) => text.split("\n")[0].trimEnd();
       assert.ok(firstLine(result.ghost).length > 0, "ghost text was shown");
       const disk = await Deno.readTextFile(join(workspace, FILE));
@@ -163,7 +167,7 @@ Deno.test({
       console.log(
         `last keystroke → ghost text: median ${
           median(result.latenciesMs)
-        } ms over ${result.latenciesMs.length} lines ` +
+        } ms over ${result.latenciesMs.length} lines, none after ${result.noSuggestion.length} ` +
           `(${
             result.latenciesMs.join(", ")
           }); ready again ${result.restartMs} ms after the kill; ` +
