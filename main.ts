@@ -2,6 +2,9 @@
  * ast-complete's command line.
  *
  *   serve [--workspace DIR] [--model NAME] [--exit-with-stdin]   the sidecar (default)
+ *   lsp [--workspace DIR] [--http-port N] [--http-host H] [--http-token T]
+ *                                            a language server on stdio, with the
+ *                                            OpenAI-compatible endpoint beside it
  *   complete FILE:LINE:COL [--json] [--max-lines N] [--model NAME]
  *   models list | pull [NAME...] | verify [NAME...]
  *   index DIR                                the project index, with a progress bar
@@ -34,6 +37,9 @@ const { values: flags, positionals } = parseArgs({
     json: { type: "boolean" },
     "max-lines": { type: "string" },
     "exit-with-stdin": { type: "boolean" },
+    "http-port": { type: "string" },
+    "http-host": { type: "string" },
+    "http-token": { type: "string" },
     help: { type: "boolean", short: "h" },
   },
 });
@@ -53,6 +59,9 @@ try {
   switch (command) {
     case "serve":
       await serve(config, log);
+      break;
+    case "lsp":
+      await lsp(config, log);
       break;
     case "complete":
       await complete(config, log, rest);
@@ -104,6 +113,45 @@ async function serve(config: Config, log: Logger): Promise<void> {
   });
   started.resolve(sidecar);
   sidecar.server.onShutdown(() => stop("shutdown requested"));
+}
+
+/**
+ * A language server on stdio (stdout carries LSP messages only), and with
+ * --http-port the OpenAI-compatible endpoint, sharing its open documents.
+ */
+async function lsp(config: Config, log: Logger): Promise<void> {
+  redirectConsoleToStderr();
+  const workspace = flags.workspace === undefined ? undefined : resolve(flags.workspace);
+  const { assertLoopback, startHttpServer } = await import("./engine/http/mod.ts");
+  const httpHost = flags["http-host"] ?? "127.0.0.1";
+  assertLoopback(httpHost);
+  const { createEngine, SERVER_INFO } = await import("./engine/sidecar.ts");
+  const { startLspServer } = await import("./engine/lsp/mod.ts");
+  const process = await import("node:process");
+  const engine = createEngine(config, log, workspace);
+  const server = startLspServer({
+    engine,
+    log,
+    ...SERVER_INFO,
+    input: process.stdin,
+    output: process.stdout,
+  });
+  engine.models.start();
+  if (flags["http-port"] !== undefined) {
+    // Without the endpoint the language server still serves: another instance may hold the port.
+    await startHttpServer({
+      session: server.session,
+      log,
+      hostname: httpHost,
+      port: Number(flags["http-port"]),
+      token: flags["http-token"] ?? Deno.env.get("AST_COMPLETE_HTTP_TOKEN"),
+      models: [config.generator.model, "ast-complete"],
+    }).then(
+      (http) => log.info(`OpenAI-compatible endpoint on ${http.url}/completions`),
+      (error) => log.error(`OpenAI-compatible endpoint not started: ${error.message}`),
+    );
+  }
+  Deno.exit(await server.exited);
 }
 
 /** One completion at FILE:LINE:COL (1-based), printed to stdout. */

@@ -54,6 +54,8 @@ export interface CompletionInput {
   text: string;
   position: Position;
   maxLines?: number;
+  /** At most this many generated tokens, below the engine's own bound. */
+  maxTokens?: number;
   /** The project's context, when the document belongs to an indexed project. */
   context?: { source: ContextSource; repoName: string };
   /**
@@ -156,7 +158,10 @@ export class CompletionPipeline {
         path: input.path,
         languageId: input.languageId,
         multiline: mode === "block",
-        maxTokens: mode === "line" ? limits.maxTokensSingleLine : limits.maxTokensMultiLine,
+        maxTokens: Math.min(
+          mode === "line" ? limits.maxTokensSingleLine : limits.maxTokensMultiLine,
+          input.maxTokens ?? Infinity,
+        ),
         shouldStop: (text) => isFinished(text, cursor),
         signal: abort,
         fresh: input.fresh,
@@ -174,6 +179,7 @@ export class CompletionPipeline {
           totalMs: performance.now() - started,
           promptTokens: generation.promptTokens,
           reusedTokens: generation.reusedTokens,
+          generatedTokens: generation.generatedTokens,
           cached: false,
         },
         context: context.map(({ path, startLine, endLine, score }) => ({
@@ -249,6 +255,7 @@ function cachedResult(position: Position, text: string, started: number): Comple
       totalMs: performance.now() - started,
       promptTokens: 0,
       reusedTokens: 0,
+      generatedTokens: 0,
       cached: true,
     },
   };

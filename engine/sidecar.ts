@@ -7,6 +7,7 @@
 import { SyntaxService } from "./ast/mod.ts";
 import type { Config } from "./config/mod.ts";
 import { KNOWN_LANGUAGES, languageOf } from "./documents/mod.ts";
+import type { SessionOptions } from "./server/client_session.ts";
 import { Generator, ModelHost } from "./inference/mod.ts";
 import type { Logger } from "./log/mod.ts";
 import { Projects } from "./indexer/mod.ts";
@@ -51,6 +52,51 @@ export function createProjects(
   });
 }
 
+/** The engine behind every front door: models, pipeline and project indexes. */
+export interface Engine {
+  models: ModelHost;
+  pipeline: CompletionPipeline;
+  projects: Projects;
+  /** What each client session is built from. */
+  session: SessionOptions;
+  describeModels(): ModelInfo[];
+  /** Frees the indexes and the model. */
+  close(): Promise<void>;
+}
+
+/** Builds the engine; the model starts loading when `models.start()` is called. */
+export function createEngine(config: Config, log: Logger, workspace?: string): Engine {
+  const models = createModelHost(config, log);
+  const syntax = SyntaxService.create();
+  syntax.catch((error) => log.warn(`Tree-sitter unavailable: ${error.message}`));
+  const pipeline = new CompletionPipeline(config, models, log, syntax);
+  const projects = createProjects(config, log, { syntax });
+  if (workspace) projects.open(workspace);
+  return {
+    models,
+    pipeline,
+    projects,
+    session: {
+      cacheDir: config.cacheDir,
+      log,
+      pipeline,
+      projects,
+      allowedRoot: workspace,
+      defaultWorkspace: workspace ?? Deno.cwd(),
+    },
+    describeModels: () => [{
+      role: "generator",
+      name: config.generator.model,
+      loaded: models.generator !== undefined,
+      ...(models.generator ? { promptFormat: models.generator.format } : {}),
+    }],
+    close: async () => {
+      await projects.close();
+      await models.dispose();
+    },
+  };
+}
+
 /** What `serve` keeps running. */
 export interface Sidecar {
   server: RpcServer;
@@ -69,40 +115,23 @@ export async function startSidecar(
   options: { log: Logger; workspace?: string },
 ): Promise<Sidecar> {
   const { log } = options;
-  const models = createModelHost(config, log);
-  const syntax = SyntaxService.create();
-  syntax.catch((error) => log.warn(`Tree-sitter unavailable: ${error.message}`));
-  const pipeline = new CompletionPipeline(config, models, log, syntax);
-  const projects = createProjects(config, log, { syntax });
-  if (options.workspace) projects.open(options.workspace);
-  const describeModels = (): ModelInfo[] => [{
-    role: "generator",
-    name: config.generator.model,
-    loaded: models.generator !== undefined,
-    ...(models.generator ? { promptFormat: models.generator.format } : {}),
-  }];
+  const engine = createEngine(config, log, options.workspace);
   const server = new RpcServer({
     ...SERVER_INFO,
-    cacheDir: config.cacheDir,
-    log,
-    models,
-    pipeline,
-    projects,
-    describeModels,
+    ...engine.session,
+    models: engine.models,
+    describeModels: engine.describeModels,
     languages: KNOWN_LANGUAGES,
-    allowedRoot: options.workspace,
-    defaultWorkspace: options.workspace ?? Deno.cwd(),
   });
   await server.listen(socketPath);
   log.info(`Listening on ${socketPath}`);
-  models.start();
+  engine.models.start();
   return {
     server,
-    models,
+    models: engine.models,
     close: async () => {
       await server.close();
-      await projects.close();
-      await models.dispose();
+      await engine.close();
     },
   };
 }

@@ -94,6 +94,17 @@ export function offsetAt(text: string, position: Position): number {
   return lineStart + position.character;
 }
 
+/** The position of a UTF-16 offset in a text. */
+export function positionAt(text: string, offset: number): Position {
+  const before = text.slice(0, offset);
+  const line = before.split("\n").length - 1;
+  return { line, character: offset - (before.lastIndexOf("\n") + 1) };
+}
+
+/** Characters of the prefix's end and the suffix's start matched against open buffers. */
+const LOCATE_PREFIX_CHARS = 300;
+const LOCATE_SUFFIX_CHARS = 100;
+
 /** The buffers a client has open, newest version wins. */
 export class DocumentStore {
   #documents = new Map<string, Document>();
@@ -113,5 +124,22 @@ export class DocumentStore {
   /** Forgets a buffer. */
   delete(uri: string): void {
     this.#documents.delete(uri);
+  }
+
+  /**
+   * The open buffer and cursor that an excerpt (text before and after a cursor, as
+   * an editor's FIM prompt carries it) was cut from, if one holds it.
+   */
+  locate(prefix: string, suffix: string): { document: Document; position: Position } | undefined {
+    const before = prefix.slice(-LOCATE_PREFIX_CHARS);
+    const needle = before + suffix.slice(0, LOCATE_SUFFIX_CHARS);
+    if (!needle.trim()) return undefined;
+    for (const document of this.#documents.values()) {
+      const found = document.text.indexOf(needle);
+      if (found !== -1) {
+        return { document, position: positionAt(document.text, found + before.length) };
+      }
+    }
+    return undefined;
   }
 }

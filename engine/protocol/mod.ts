@@ -134,6 +134,8 @@ export namespace CompleteRequest {
     languageId?: string;
     /** At most this many lines; 1 forces a single-line completion. */
     maxLines?: number;
+    /** At most this many generated tokens (the engine's own bound applies too). */
+    maxTokens?: number;
   }
   /** One suggestion. */
   export interface Item {
@@ -152,6 +154,8 @@ export namespace CompleteRequest {
     promptTokens: number;
     /** Prompt tokens the model had evaluated already (the previous prompt's common prefix). */
     reusedTokens: number;
+    /** Tokens the model generated (0 when answered from the cache). */
+    generatedTokens: number;
     /** Answered from recent completions (the same cursor, or typed through), without the model. */
     cached: boolean;
   }

@@ -13,6 +13,7 @@ import {
   type CompleteRequest,
   ErrorCode,
   type InitializeRequest,
+  type Position,
   type StatusRequest,
 } from "../protocol/mod.ts";
 import { EngineError } from "../protocol/errors.ts";
@@ -107,6 +108,12 @@ export class ClientSession {
     return {};
   }
 
+  /** The open buffer and cursor an editor's prefix/suffix excerpt was cut from, if any. */
+  locate(prefix: string, suffix: string): { uri: string; position: Position } | undefined {
+    const found = this.#documents.locate(prefix, suffix);
+    return found && { uri: found.document.uri, position: found.position };
+  }
+
   /** `document/didOpen|didChange`: keeps the newest text of a buffer. */
   syncDocument(raw: unknown): void {
     const params = paramsObject(raw);
@@ -155,6 +162,7 @@ export class ClientSession {
       text,
       position,
       maxLines: optionalCount(params, "maxLines"),
+      maxTokens: optionalCount(params, "maxTokens"),
       ...(project ? { context: { source: project.contextSource, repoName: project.name } } : {}),
     }, signal);
     if (result.items[0]) {

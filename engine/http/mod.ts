@@ -1,0 +1,250 @@
+/**
+ * An OpenAI-compatible endpoint on loopback: `POST /v1/completions` and
+ * `GET /v1/models`, what Zed's `open_ai_compatible_api` edit-prediction
+ * provider calls. The FIM prompt is split back into prefix and suffix and,
+ * when an open document holds that excerpt (synced through the language
+ * server), completed at that document's cursor, so retrieval and the
+ * project index apply as they do for any editor.
+ *
+ * @module
+ */
+import { positionAt } from "../documents/mod.ts";
+import { CancelledError } from "../inference/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import { ErrorCode } from "../protocol/mod.ts";
+import { EngineError } from "../protocol/errors.ts";
+import type { ClientSession } from "../server/client_session.ts";
+import { parseFimPrompt } from "./fim_prompt.ts";
+
+/** Hosts the endpoint may bind: loopback only, the machine's own editor is the client. */
+const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
+/** Larger request bodies are refused; an editor's prompt is a few kilobytes. */
+const MAX_BODY_BYTES = 1 << 20;
+/** The URI of a prompt no open document holds: each such request supersedes the last. */
+const DETACHED_URI = "untitled:v1-completions";
+
+/** What the endpoint is built from. */
+export interface HttpOptions {
+  session: ClientSession;
+  log: Logger;
+  hostname: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** When set, requests must carry `Authorization: Bearer <token>`. */
+  token?: string;
+  /** Model ids the endpoint answers to; the first is the engine's generator. */
+  models: string[];
+}
+
+/** A listening endpoint. */
+export interface HttpServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Throws unless `hostname` is loopback: nothing beyond this machine may reach the engine. */
+export function assertLoopback(hostname: string): void {
+  if (!LOOPBACK.has(hostname)) {
+    throw new Error(
+      `The completions endpoint listens on loopback only (127.0.0.1, ::1 or localhost), not ${hostname}`,
+    );
+  }
+}
+
+/** Starts the endpoint; refuses any host but loopback. */
+export async function startHttpServer(options: HttpOptions): Promise<HttpServer> {
+  assertLoopback(options.hostname);
+  const listening = Promise.withResolvers<HttpServer>();
+  const server = Deno.serve({
+    hostname: options.hostname,
+    port: options.port,
+    onListen: ({ hostname, port }) => {
+      const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+      listening.resolve({ url: `http://${host}:${port}/v1`, close: () => server.shutdown() });
+    },
+  }, (request) => handle(request, options));
+  return await listening.promise;
+}
+
+/** An OpenAI-style error body. */
+function failure(status: number, message: string, code: string, param?: string): Response {
+  const type = status === 401
+    ? "authentication_error"
+    : status >= 500
+    ? "server_error"
+    : "invalid_request_error";
+  return Response.json({ error: { message, type, param: param ?? null, code } }, { status });
+}
+
+async function handle(request: Request, options: HttpOptions): Promise<Response> {
+  const { pathname } = new URL(request.url);
+  if (options.token && request.headers.get("authorization") !== `Bearer ${options.token}`) {
+    return failure(401, "Missing or wrong bearer token", "invalid_api_key");
+  }
+  if (pathname === "/v1/models") {
+    if (request.method !== "GET") return failure(405, "Use GET /v1/models", "method_not_allowed");
+    return Response.json({
+      object: "list",
+      data: options.models.map((id) => ({
+        id,
+        object: "model",
+        created: 0,
+        owned_by: "ast-complete",
+      })),
+    });
+  }
+  if (pathname !== "/v1/completions") {
+    return failure(
+      404,
+      `No route ${pathname}: use POST /v1/completions or GET /v1/models`,
+      "not_found",
+    );
+  }
+  if (request.method !== "POST") {
+    return failure(405, "Use POST /v1/completions", "method_not_allowed");
+  }
+  const body = await readJson(request);
+  if (body instanceof Response) return body;
+  const params = completionParams(body, options.models);
+  if (params instanceof Response) return params;
+  try {
+    return await complete(params, request.signal, options);
+  } catch (error) {
+    if (error instanceof CancelledError) return failure(499, "Request cancelled", "cancelled");
+    if (error instanceof EngineError) {
+      const status = error.code === ErrorCode.ModelNotReady || error.code === ErrorCode.ModelMissing
+        ? 503
+        : 400;
+      return failure(status, error.message, `engine_${error.code}`);
+    }
+    options.log.error(`Completion failed: ${(error as Error).stack ?? error}`);
+    return failure(500, `Internal error: ${(error as Error).message}`, "internal_error");
+  }
+}
+
+async function readJson(request: Request): Promise<unknown | Response> {
+  const bytes = new Uint8Array(await request.arrayBuffer());
+  if (bytes.length > MAX_BODY_BYTES) {
+    return failure(413, `Request body over ${MAX_BODY_BYTES} bytes`, "body_too_large");
+  }
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch (error) {
+    return failure(400, `Invalid JSON body: ${(error as Error).message}`, "invalid_json");
+  }
+}
+
+/** A validated `/v1/completions` request. */
+interface CompletionParams {
+  model: string;
+  prompt: string;
+  maxTokens?: number;
+  stop: string[];
+  stream: boolean;
+}
+
+function completionParams(body: unknown, models: string[]): CompletionParams | Response {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    return failure(400, "The body must be a JSON object", "invalid_body");
+  }
+  const fields = body as Record<string, unknown>;
+  const { model, max_tokens: maxTokens, temperature, stream } = fields;
+  const prompt = Array.isArray(fields.prompt) && fields.prompt.length === 1
+    ? fields.prompt[0]
+    : fields.prompt;
+  if (typeof model !== "string") {
+    return failure(400, '"model" must be a string', "invalid_type", "model");
+  }
+  if (!models.includes(model)) {
+    return failure(
+      404,
+      `Unknown model ${model}: this endpoint serves ${models.join(", ")}`,
+      "model_not_found",
+      "model",
+    );
+  }
+  if (typeof prompt !== "string") {
+    return failure(400, '"prompt" must be a string', "invalid_type", "prompt");
+  }
+  if (maxTokens !== undefined && (!Number.isInteger(maxTokens) || (maxTokens as number) < 1)) {
+    return failure(400, '"max_tokens" must be a positive integer', "invalid_value", "max_tokens");
+  }
+  if (
+    temperature !== undefined &&
+    (typeof temperature !== "number" || temperature < 0 || temperature > 2)
+  ) {
+    return failure(
+      400,
+      '"temperature" must be a number from 0 to 2',
+      "invalid_value",
+      "temperature",
+    );
+  }
+  if (stream !== undefined && typeof stream !== "boolean") {
+    return failure(400, '"stream" must be a boolean', "invalid_type", "stream");
+  }
+  const stop = fields.stop === undefined || fields.stop === null
+    ? []
+    : typeof fields.stop === "string"
+    ? [fields.stop]
+    : fields.stop;
+  if (!Array.isArray(stop) || stop.some((item) => typeof item !== "string" || !item)) {
+    return failure(400, '"stop" must be a string or an array of strings', "invalid_type", "stop");
+  }
+  return {
+    model,
+    prompt,
+    maxTokens: maxTokens as number | undefined,
+    stop,
+    stream: stream === true,
+  };
+}
+
+async function complete(
+  params: CompletionParams,
+  signal: AbortSignal,
+  options: HttpOptions,
+): Promise<Response> {
+  const { prefix, suffix } = parseFimPrompt(params.prompt);
+  const located = options.session.locate(prefix, suffix);
+  const text = prefix + suffix;
+  const result = await options.session.complete({
+    ...(located ?? { uri: DETACHED_URI, text, position: positionAt(text, prefix.length) }),
+    maxTokens: params.maxTokens,
+  }, signal);
+  const suggestion = cutAtStop(result.items[0]?.text ?? "", params.stop);
+  const head = {
+    id: `cmpl-${result.id}`,
+    object: "text_completion",
+    created: Math.floor(Date.now() / 1000),
+    model: params.model,
+  };
+  const usage = {
+    prompt_tokens: result.timings.promptTokens,
+    completion_tokens: result.timings.generatedTokens,
+    total_tokens: result.timings.promptTokens + result.timings.generatedTokens,
+  };
+  // Which open document answered, if any: retrieval had its project context.
+  const headers = { "x-ast-complete-document": located?.uri ?? "" };
+  if (!params.stream) {
+    return Response.json({
+      ...head,
+      choices: [{ text: suggestion, index: 0, logprobs: null, finish_reason: "stop" }],
+      usage,
+    }, { headers });
+  }
+  // The engine post-processes a whole suggestion before it is shown, so it streams as one event.
+  const events = [
+    { ...head, choices: [{ text: suggestion, index: 0, logprobs: null, finish_reason: null }] },
+    { ...head, choices: [{ text: "", index: 0, logprobs: null, finish_reason: "stop" }], usage },
+  ].map((event) => `data: ${JSON.stringify(event)}\n\n`).join("") + "data: [DONE]\n\n";
+  return new Response(events, {
+    headers: { ...headers, "content-type": "text/event-stream", "cache-control": "no-cache" },
+  });
+}
+
+/** The text up to the first stop sequence. */
+function cutAtStop(text: string, stop: string[]): string {
+  const cut = Math.min(...stop.map((item) => text.indexOf(item)).filter((at) => at !== -1));
+  return Number.isFinite(cut) ? text.slice(0, cut) : text;
+}

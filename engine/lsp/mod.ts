@@ -1,0 +1,224 @@
+/**
+ * `main.ts lsp`: the engine as a language server over stdio, for Zed, Neovim,
+ * Helix and Emacs. textDocument/completion answers with one plain-text item
+ * marked as AI; textDocument/inlineCompletion (LSP 3.18) with ghost text.
+ * Document sync, didSave re-indexing, $/cancelRequest and work-done progress
+ * for model loading and indexing map onto the same client session the
+ * socket server uses. Nothing but LSP messages goes to stdout.
+ *
+ * @module
+ */
+import {
+  type CancellationToken,
+  CompletionItemKind,
+  type Connection,
+  createConnection,
+  ErrorCodes,
+  InsertTextFormat,
+  LSPErrorCodes,
+  ProposedFeatures,
+  ResponseError,
+  StreamMessageReader,
+  StreamMessageWriter,
+  TextDocumentSyncKind,
+  type WorkDoneProgressServerReporter,
+} from "vscode-languageserver/node";
+import { pathOf } from "../documents/mod.ts";
+import { CancelledError } from "../inference/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import type { CompleteRequest } from "../protocol/mod.ts";
+import { EngineError } from "../protocol/errors.ts";
+import { ClientSession } from "../server/client_session.ts";
+import type { Engine } from "../sidecar.ts";
+
+/** What the language server is built from. */
+export interface LspOptions {
+  engine: Engine;
+  log: Logger;
+  name: string;
+  version: string;
+  input: NodeJS.ReadableStream;
+  output: NodeJS.WritableStream;
+}
+
+/** A running language server. */
+export interface LspServer {
+  connection: Connection;
+  /** The session its requests run in, shared with the HTTP endpoint. */
+  session: ClientSession;
+  /** Resolves with the exit code once the client sent `exit` (0 after `shutdown`). */
+  exited: Promise<number>;
+}
+
+/** Starts the language server on the given streams. */
+export function startLspServer(options: LspOptions): LspServer {
+  const { engine, log } = options;
+  const connection = createConnection(
+    ProposedFeatures.all,
+    new StreamMessageReader(options.input),
+    new StreamMessageWriter(options.output),
+  );
+  const session = new ClientSession(engine.session);
+  const exited = Promise.withResolvers<number>();
+  let shutDown = false;
+  let progressSupported = false;
+
+  connection.onInitialize((params) => {
+    const folder = params.workspaceFolders?.[0]?.uri ?? params.rootUri ?? undefined;
+    const root = folder ? pathOf(folder) : params.rootPath ?? undefined;
+    if (root) session.initialize({ workspaceRoot: root, client: params.clientInfo });
+    progressSupported = params.capabilities.window?.workDoneProgress === true;
+    return {
+      capabilities: {
+        textDocumentSync: {
+          openClose: true,
+          change: TextDocumentSyncKind.Full,
+          save: { includeText: true },
+        },
+        completionProvider: { resolveProvider: false },
+        inlineCompletionProvider: true,
+      },
+      serverInfo: { name: options.name, version: options.version },
+    };
+  });
+  connection.onInitialized(() => {
+    if (progressSupported) reportProgress(connection, engine, session, log);
+  });
+
+  connection.onDidOpenTextDocument(({ textDocument }) =>
+    session.syncDocument({
+      uri: textDocument.uri,
+      languageId: textDocument.languageId,
+      version: textDocument.version,
+      text: textDocument.text,
+    })
+  );
+  connection.onDidChangeTextDocument(({ textDocument, contentChanges }) => {
+    const last = contentChanges.at(-1);
+    if (!last) return;
+    session.syncDocument({ uri: textDocument.uri, version: textDocument.version, text: last.text });
+  });
+  connection.onDidSaveTextDocument(({ textDocument, text }) =>
+    session.saveDocument({ uri: textDocument.uri, ...(text === undefined ? {} : { text }) })
+  );
+  connection.onDidCloseTextDocument(({ textDocument }) =>
+    session.closeDocument({ uri: textDocument.uri }).catch((error) =>
+      log.warn(`Close of ${textDocument.uri} failed: ${error.message}`)
+    )
+  );
+
+  const complete = completer(session, log);
+  connection.onCompletion(async (params, token) => {
+    const result = await complete(params, token);
+    if (result instanceof ResponseError) return result;
+    const item = result.items[0];
+    return {
+      // Incomplete: the client asks again as the user types on.
+      isIncomplete: true,
+      items: item
+        ? [{
+          label: firstLine(item.text),
+          labelDetails: { description: "AI" },
+          kind: CompletionItemKind.Text,
+          detail: "ast-complete (local AI)",
+          insertTextFormat: InsertTextFormat.PlainText,
+          textEdit: { range: item.range, newText: item.text },
+          sortText: "0",
+          data: { id: result.id },
+        }]
+        : [],
+    };
+  });
+  connection.languages.inlineCompletion.on(async (params, token) => {
+    const result = await complete(params, token);
+    if (result instanceof ResponseError) return result;
+    return {
+      items: result.items.map((item) => ({ insertText: item.text, range: item.range })),
+    };
+  });
+
+  connection.onShutdown(async () => {
+    shutDown = true;
+    await engine.close();
+  });
+  connection.onExit(() => exited.resolve(shutDown ? 0 : 1));
+  connection.listen();
+  return { connection, session, exited: exited.promise };
+}
+
+/** A completion for an LSP request: cancellation and engine errors become LSP errors. */
+function completer(session: ClientSession, log: Logger) {
+  return async (
+    params: { textDocument: { uri: string }; position: { line: number; character: number } },
+    token: CancellationToken,
+  ): Promise<CompleteRequest.Result | ResponseError<void>> => {
+    const cancel = new AbortController();
+    // A token cancelled before dispatch never fires its event: check it first.
+    if (token.isCancellationRequested) cancel.abort();
+    const subscription = token.onCancellationRequested(() => cancel.abort());
+    try {
+      return await session.complete(
+        { uri: params.textDocument.uri, position: params.position },
+        cancel.signal,
+      );
+    } catch (error) {
+      if (error instanceof CancelledError) {
+        return new ResponseError(LSPErrorCodes.RequestCancelled, "Request cancelled");
+      }
+      if (error instanceof EngineError) return new ResponseError(error.code, error.message);
+      log.error(`Completion failed: ${(error as Error).stack ?? error}`);
+      return new ResponseError(
+        ErrorCodes.InternalError,
+        `Internal error: ${(error as Error).message}`,
+      );
+    } finally {
+      subscription.dispose();
+    }
+  };
+}
+
+/** The first line of a suggestion, short enough for a completion menu. */
+function firstLine(text: string): string {
+  const line = text.split("\n").find((candidate) => candidate.trim()) ?? text;
+  const trimmed = line.trim();
+  return trimmed.length > 60 ? `${trimmed.slice(0, 59)}…` : trimmed;
+}
+
+/** Work-done progress while the model loads and while the project is indexed. */
+function reportProgress(
+  connection: Connection,
+  engine: Engine,
+  session: ClientSession,
+  log: Logger,
+): void {
+  let loading: Promise<WorkDoneProgressServerReporter> | undefined;
+  let indexing: Promise<WorkDoneProgressServerReporter> | undefined;
+  const begin = async (title: string, message: string) => {
+    const reporter = await connection.window.createWorkDoneProgress();
+    reporter.begin(title, 0, message, false);
+    return reporter;
+  };
+  const update = () => {
+    try {
+      if (engine.models.state === "loading") loading ??= begin("ast-complete", "Loading model");
+      else if (loading) {
+        loading.then((reporter) => reporter.done());
+        loading = undefined;
+      }
+      const index = session.indexProgress();
+      if (index.state === "indexing") {
+        indexing ??= begin("ast-complete", "Indexing");
+        const percent = Math.floor((100 * index.files) / Math.max(1, index.files + index.pending));
+        indexing.then((reporter) => reporter.report(percent, `Indexing: ${index.files} files`));
+      } else if (indexing) {
+        indexing.then((reporter) => reporter.done());
+        indexing = undefined;
+      }
+    } catch (error) {
+      log.warn(`Progress not reported: ${(error as Error).message}`);
+    }
+  };
+  engine.models.onChange(update);
+  engine.projects.onChange(update);
+  update();
+}
