@@ -3,7 +3,7 @@
  * talk to it with vscode-jsonrpc over its Unix socket.
  */
 import assert from "node:assert/strict";
-import { connect, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import { join } from "node:path";
 import {
   createMessageConnection,
@@ -11,6 +11,7 @@ import {
   SocketMessageReader,
   SocketMessageWriter,
 } from "vscode-jsonrpc/node";
+import { connectWithRetry as retryConnect } from "../../adapters/vscode/src/launch.ts";
 import { modelsDir } from "../../engine/models/store.ts";
 import { defaultCacheDir } from "../../engine/config/mod.ts";
 import { StatusRequest } from "../../engine/protocol/mod.ts";
@@ -96,29 +97,23 @@ export async function spawnSidecar(
   };
 }
 
-/** Connects to a Unix socket, retrying until it exists; returns the socket and the attempts made. */
+/**
+ * Connects to a Unix socket, retrying until it exists, with the VS Code
+ * adapter's own retry; returns the socket and the attempts made.
+ */
 export async function connectWithRetry(
   path: string,
   child?: Deno.ChildProcess,
   timeoutMs = 30_000,
 ): Promise<{ socket: Socket; attempts: number }> {
-  const deadline = Date.now() + timeoutMs;
   let exited = false;
   child?.status.then(() => exited = true);
-  for (let attempts = 1;; attempts++) {
-    if (exited) throw new Error(`The sidecar exited before ${path} accepted a connection`);
-    try {
-      const socket = await new Promise<Socket>((resolve, reject) => {
-        const socket = connect(path);
-        socket.once("connect", () => resolve(socket));
-        socket.once("error", reject);
-      });
-      return { socket, attempts };
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  }
+  return await retryConnect(path, {
+    timeoutMs,
+    firstDelayMs: 25,
+    maxDelayMs: 25,
+    alive: () => !exited,
+  });
 }
 
 /** A JSON-RPC connection over a connected socket. */
