@@ -153,7 +153,10 @@ export class ClientSession {
     const filePath = pathOf(uri);
     const languageId = optionalString(params, "languageId") ?? held?.languageId ??
       languageOf(filePath);
-    const path = isAbsolute(filePath) ? relative(this.#workspace, filePath) : filePath;
+    // Inside the workspace a path is relative to it; outside, it stays absolute, so the
+    // prompt never depends on where the sidecar was started.
+    const inWorkspace = isAbsolute(filePath) ? relative(this.#workspace, filePath) : filePath;
+    const path = inWorkspace.startsWith("..") ? filePath : inWorkspace;
     const project = this.#options.projects.get(this.#workspace);
     const result = await this.#options.pipeline.complete({
       uri,

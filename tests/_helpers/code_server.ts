@@ -53,6 +53,10 @@ export async function ensureCodeServer(): Promise<string> {
     "rg",
   ]);
   await Deno.writeTextFile(join(dir, "package.json"), '{ "private": true }\n');
+  // Native modules (argon2) build against Debian's Node headers: node-gyp cannot download them.
+  const nodedir: Record<string, string> = (await exists("/usr/include/node/node.h"))
+    ? { npm_config_nodedir: "/usr" }
+    : {};
   await run("npm", [
     "install",
     CODE_SERVER,
@@ -67,6 +71,7 @@ export async function ensureCodeServer(): Promise<string> {
       TMPDIR: tmp,
       npm_config_unsafe_perm: "true",
       npm_config_yes: "true",
+      ...nodedir,
     },
   });
   return dir;

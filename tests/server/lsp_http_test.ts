@@ -16,6 +16,7 @@ import {
   ResponseError,
   StreamMessageReader,
   StreamMessageWriter,
+  Trace,
 } from "vscode-jsonrpc/node";
 import { parseFimPrompt } from "../../engine/http/fim_prompt.ts";
 import { taskArgs, tempCacheDir } from "../_helpers/sidecar.ts";
@@ -144,6 +145,15 @@ Deno.test("main.ts lsp: an LSP session and /v1/completions on the same engine", 
       progress.push(params.value);
     },
   );
+  // The session's transcript, kept as a test artifact.
+  const transcript: string[] = [];
+  const started = performance.now();
+  await connection.trace(Trace.Verbose, {
+    log: (message: string, data?: string) => {
+      const at = `${Math.round(performance.now() - started)}`.padStart(6);
+      transcript.push(`${at} ms  ${message}${data ? `\n${data.slice(0, 600)}` : ""}`);
+    },
+  });
   connection.listen();
   const timings: Record<string, number> = {};
   const timed = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
@@ -341,6 +351,7 @@ Deno.test("main.ts lsp: an LSP session and /v1/completions on the same engine", 
     assert.ok(progress.some((value) => value.kind === "begin"), "work-done progress was reported");
     console.log(`LSP/HTTP latencies (ms): ${JSON.stringify(timings)}`);
     await Deno.writeTextFile(join(ARTIFACTS, "latencies.json"), JSON.stringify(timings, null, 2));
+    await Deno.writeTextFile(join(ARTIFACTS, "lsp-transcript.txt"), transcript.join("\n"));
   } finally {
     connection.dispose();
     lsp.child.kill("SIGKILL");

@@ -13,6 +13,8 @@ import {
   waitForState,
 } from "../_helpers/sidecar.ts";
 
+/** The sidecar's workspace (its working directory): the documents are files of the project. */
+const ROOT = new URL("../../", import.meta.url).pathname;
 const MARKUP = /<\||\|>|<CURSOR>|```|im_start|im_end|<\/?s>/;
 
 Deno.test("sidecar completes through a chat model's template without markup", async (t) => {
@@ -29,7 +31,7 @@ Deno.test("sidecar completes through a chat model's template without markup", as
   const cases = [
     {
       name: "Python",
-      uri: "file:///work/fib.py",
+      uri: `file://${ROOT}fib.py`,
       text:
         "def fibonacci(n):\n    if n < 2:\n        return n\n    return \n\nprint(fibonacci(10))\n",
       position: { line: 3, character: 11 },
@@ -37,7 +39,7 @@ Deno.test("sidecar completes through a chat model's template without markup", as
     },
     {
       name: "TypeScript",
-      uri: "file:///work/add.ts",
+      uri: `file://${ROOT}add.ts`,
       text: "export function add(a: number, b: number): number {\n  return \n}\n",
       position: { line: 1, character: 9 },
       plausible: /a\s*\+\s*b/,
