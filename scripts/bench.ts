@@ -10,8 +10,8 @@
  *   latency  a scripted editing session: lines of real files typed key by key with a
  *            completion at every key, through the engine, the model path alone (reuse,
  *            no cache) and the naive way (fresh prompt, no cache) side by side: p50/p95,
- *            tokens evaluated vs reused, stage split, peak RSS, the model's own tokens/s
- *            (scripts/bench/typing.ts)
+ *            tokens evaluated vs reused, stage split, peak RSS, the model's own tokens/s;
+ *            in an indexed project (`--dir`), with syntax and retrieval (scripts/bench/typing.ts)
  *   lines    single-line completions at natural cut points of real files: exact match,
  *            latency and the stage split
  *   window   the same completions with prompt windows of several sizes (characters before
@@ -52,7 +52,7 @@ const SUITES: Record<string, () => Promise<Record<string, unknown>>> = {
   startup,
   threads,
   latency: async () =>
-    typingLatency({ files: await sampleFiles(), lines: Number(flags.samples) / 4, log }),
+    typingLatency({ dir: flags.dir?.[0], lines: Number(flags.samples) / 4, log }),
   lines,
   window,
   repo: () => repo({ dir: flags.dir?.[0], samples: Number(flags.samples), log }),

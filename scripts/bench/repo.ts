@@ -24,7 +24,7 @@ import { createModelHost, createProjects } from "../../engine/sidecar.ts";
 import { seeded, stats } from "./stats.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
-const DEFAULT_PROJECT = join(
+export const DEFAULT_PROJECT = join(
   ROOT,
   "node_modules/.deno/vscode-jsonrpc@10.0.0/node_modules/vscode-jsonrpc/lib",
 );
@@ -33,7 +33,7 @@ const DEFINITION =
 const IDENTIFIER = /[A-Za-z_$][\w$]{5,}/g;
 
 /** A config whose cache is fresh (a new index) but whose models are the user's. */
-async function benchConfig(): Promise<Config> {
+export async function benchConfig(): Promise<Config> {
   const config = loadConfig();
   const cacheDir = await Deno.makeTempDir({ prefix: "ast-complete-bench-" });
   await Deno.symlink(join(defaultCacheDir(), "models"), join(cacheDir, "models"));
@@ -41,7 +41,7 @@ async function benchConfig(): Promise<Config> {
   return config;
 }
 
-async function openIndexed(config: Config, root: string, log: Logger) {
+export async function openIndexed(config: Config, root: string, log: Logger) {
   const projects = createProjects(config, log, {
     embedderThreads: config.generator.threads,
     syntax: SyntaxService.create(),

@@ -6,15 +6,19 @@
  * (evaluated prefix reused, cache, typing through), through the model path
  * alone (evaluated prefix reused, no cache: what a keystroke costs when the
  * suggestion on screen no longer fits) and the naive way (every prompt
- * evaluated afresh, no cache), so the ratios compare like with like.
+ * evaluated afresh, no cache), so the ratios compare like with like. The
+ * files belong to a real project, indexed first, so every completion has its
+ * syntax and project context as in an editor (`--dir` picks the project).
  */
-import { relative } from "node:path";
+import { join, relative, resolve } from "node:path";
+import { SyntaxService } from "../../engine/ast/mod.ts";
 import { languageOf } from "../../engine/documents/mod.ts";
+import { walkProject } from "../../engine/indexer/mod.ts";
 import type { Logger } from "../../engine/log/mod.ts";
-import { loadConfig } from "../../engine/config/mod.ts";
 import { CompletionPipeline } from "../../engine/pipeline.ts";
 import type { CompleteRequest } from "../../engine/protocol/mod.ts";
 import { createModelHost } from "../../engine/sidecar.ts";
+import { benchConfig, DEFAULT_PROJECT, openIndexed } from "./repo.ts";
 import { seeded, stats } from "./stats.ts";
 
 /** One keystroke's document and cursor. */
@@ -57,15 +61,21 @@ async function typingSession(files: string[], lines: number): Promise<Keystroke[
   return keystrokes;
 }
 
-/** Runs the `latency` suite on lines of `files`. */
-export async function typingLatency(options: { files: string[]; lines: number; log: Logger }) {
-  const keystrokes = await typingSession(options.files, options.lines);
-  const config = loadConfig();
+/** Runs the `latency` suite on `lines` lines of a project's files. */
+export async function typingLatency(options: { dir?: string; lines: number; log: Logger }) {
+  const root = resolve(options.dir ?? DEFAULT_PROJECT);
+  const config = await benchConfig();
+  const { projects, project } = await openIndexed(config, root, options.log);
+  const files = (await Array.fromAsync(walkProject(root)))
+    .map((file) => join(root, file.path))
+    .filter((path) => /\.(js|ts|py)$/.test(path));
+  const keystrokes = await typingSession(files, options.lines);
   const host = createModelHost(config, options.log);
   host.start();
   const never = new AbortController().signal;
   await host.ready(never, 120_000);
-  const pipeline = new CompletionPipeline(config, host, options.log);
+  const pipeline = new CompletionPipeline(config, host, options.log, SyntaxService.create());
+  const context = { source: project.contextSource, repoName: project.name };
   let peakRss = Deno.memoryUsage().rss;
   const sampler = setInterval(() => peakRss = Math.max(peakRss, Deno.memoryUsage().rss), 50);
   const run = async (mode: "engine" | "model" | "naive", session = keystrokes) => {
@@ -74,13 +84,14 @@ export async function typingLatency(options: { files: string[]; lines: number; l
       results.push(
         await pipeline.complete({
           uri: `file://${keystroke.path}?${mode}`,
-          path: relative(Deno.cwd(), keystroke.path),
+          path: relative(root, keystroke.path),
           languageId: languageOf(keystroke.path),
           text: keystroke.text,
           position: keystroke.position,
           maxLines: 1,
           fresh: mode === "naive",
           useCache: mode === "engine",
+          context,
         }, never),
       );
     }
@@ -127,6 +138,7 @@ export async function typingLatency(options: { files: string[]; lines: number; l
     const naiveSummary = summary(naive);
     const msPerToken = 1000 / decode;
     return {
+      project: relative(Deno.cwd(), root) || root,
       keystrokes: keystrokes.length,
       lines: options.lines,
       engine: engineSummary,
@@ -149,6 +161,7 @@ export async function typingLatency(options: { files: string[]; lines: number; l
   } finally {
     clearInterval(sampler);
     await host.dispose();
+    await projects.close();
   }
 }
 
