@@ -31,6 +31,12 @@ async function run(command: string, args: string[], options: Deno.CommandOptions
 /** Installs what is missing; returns the folder whose node_modules hold code-server and playwright-core. */
 export async function ensureCodeServer(): Promise<string> {
   if (!(await exists(CHROMIUM)) || !(await exists("/usr/bin/rg"))) {
+    if (Deno.uid() !== 0) {
+      throw new Error(
+        "The VS Code end-to-end test needs Debian's Chromium and ripgrep: run " +
+          "`sudo apt-get install -y chromium libkrb5-dev ripgrep` once",
+      );
+    }
     const env = { ...Deno.env.toObject(), DEBIAN_FRONTEND: "noninteractive" };
     const packages = ["install", "-y", "chromium", "libkrb5-dev", "ripgrep"];
     await run("apt-get", packages, { env }).catch(async () => {
