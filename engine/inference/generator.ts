@@ -179,6 +179,7 @@ export class Generator {
       const prompt = this.#fimTokens(request);
       promptTokens = prompt.length;
       reused = await this.#keepAlignedPrefix(prompt);
+      await this.#evaluateWholeBatches(prompt, reused, request.signal);
       const completion = new LlamaCompletion({ contextSequence: this.#sequence });
       try {
         text = await completion.generateCompletion(prompt, options);
@@ -226,6 +227,25 @@ export class Generator {
     const end = this.#sequence.nextTokenIndex;
     if (keep < end) await this.#sequence.eraseContextTokenRanges([{ start: keep, end }]);
     return keep;
+  }
+
+  /**
+   * Evaluates the prompt from `from` (a batch boundary) up to its last whole
+   * batch, one batch at a time, checking `signal` in between: a newer keystroke
+   * stops a long evaluation within a batch, and what was evaluated stays for the
+   * next prompt. The batches are the ones a fresh evaluation would make, so the
+   * output does not change.
+   *
+   * @throws CancelledError when the signal aborts between batches.
+   */
+  async #evaluateWholeBatches(prompt: Token[], from: number, signal: AbortSignal): Promise<void> {
+    const end = Math.floor((prompt.length - 1) / EVAL_BATCH) * EVAL_BATCH;
+    for (let start = from; start < end; start += EVAL_BATCH) {
+      if (signal.aborted) throw new CancelledError();
+      await this.#sequence.evaluateWithoutGeneratingNewTokens(
+        prompt.slice(start, start + EVAL_BATCH),
+      );
+    }
   }
 
   /**

@@ -103,6 +103,35 @@ Deno.test("steady typing deep in a file reuses nearly all of the prompt at every
   );
 });
 
+Deno.test("a cancel stops a long prompt evaluation between batches", async () => {
+  await host.ready(never, 120_000);
+  const filler = Array.from(
+    { length: 60 },
+    (_, index) => `def scale_${index}(value: float) -> float:\n    return value * ${index}\n\n\n`,
+  ).join("");
+  const long = (uri: string) => {
+    const input = at(uri, "", { fresh: true });
+    input.text = filler + input.text;
+    input.position.line += filler.split("\n").length - 1;
+    return input;
+  };
+  let started = performance.now();
+  await pipeline.complete(long("file:///whole.py"), never);
+  const whole = performance.now() - started;
+  const controller = new AbortController();
+  started = performance.now();
+  const cancelled = pipeline.complete(long("file:///cancelled.py"), controller.signal);
+  setTimeout(() => controller.abort(), 50);
+  await assert.rejects(cancelled, CancelledError);
+  const stoppedAfter = performance.now() - started;
+  assert.ok(
+    stoppedAfter < whole / 2,
+    `stopped after ${Math.round(stoppedAfter)} ms; the whole evaluation takes ${
+      Math.round(whole)
+    } ms`,
+  );
+});
+
 Deno.test("typing the start of a suggestion returns the rest without the model", async () => {
   await host.ready(never, 120_000);
   const first = await pipeline.complete(at("file:///through.py", ""), never);
