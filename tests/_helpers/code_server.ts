@@ -14,7 +14,12 @@ async function exists(path: string): Promise<boolean> {
   return await Deno.stat(path).then(() => true, () => false);
 }
 
-async function run(command: string, args: string[], options: Deno.CommandOptions = {}) {
+/** Runs a command to the end; its output, or an error with the end of its stderr. */
+export async function run(
+  command: string,
+  args: string[],
+  options: Deno.CommandOptions = {},
+): Promise<{ stdout: string; stderr: string }> {
   const output = await new Deno.Command(command, {
     args,
     ...options,
@@ -22,10 +27,12 @@ async function run(command: string, args: string[], options: Deno.CommandOptions
     stderr: "piped",
   })
     .output();
+  const stdout = new TextDecoder().decode(output.stdout);
+  const stderr = new TextDecoder().decode(output.stderr);
   if (output.code !== 0) {
-    const tail = new TextDecoder().decode(output.stderr).slice(-2000);
-    throw new Error(`${command} ${args.join(" ")} failed (${output.code}): ${tail}`);
+    throw new Error(`${command} ${args.join(" ")} failed (${output.code}): ${stderr.slice(-3000)}`);
   }
+  return { stdout, stderr };
 }
 
 /** Installs what is missing; returns the folder whose node_modules hold code-server and playwright-core. */

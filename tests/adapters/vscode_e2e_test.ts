@@ -8,26 +8,12 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ensureCodeServer } from "../_helpers/code_server.ts";
+import { ensureCodeServer, run } from "../_helpers/code_server.ts";
 import { taskArgs, tempCacheDir } from "../_helpers/sidecar.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const ARTIFACTS = join(ROOT, "test-artifacts", "vscode-e2e");
 const FILE = "app.py";
-
-async function output(command: string, args: string[], options: Deno.CommandOptions = {}) {
-  const result = await new Deno.Command(command, {
-    args,
-    ...options,
-    stdout: "piped",
-    stderr: "piped",
-  })
-    .output();
-  const stdout = new TextDecoder().decode(result.stdout);
-  const stderr = new TextDecoder().decode(result.stderr);
-  assert.equal(result.code, 0, `${command} ${args.join(" ")} failed: ${stderr.slice(-3000)}`);
-  return { stdout, stderr };
-}
 
 const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -39,12 +25,12 @@ Deno.test({
   async fn() {
     const tools = await ensureCodeServer();
     const codeServer = join(tools, "node_modules", ".bin", "code-server");
-    const packaged = await output(Deno.execPath(), await taskArgs("package-vscode"), { cwd: ROOT });
+    const packaged = await run(Deno.execPath(), await taskArgs("package-vscode"), { cwd: ROOT });
     const vsix = packaged.stdout.trim().split("\n").at(-1)!;
 
     const base = await Deno.makeTempDir({ prefix: "ace2e-" });
     const workspace = join(base, "ws");
-    await output("cp", ["-r", join(ROOT, "tests", "fixtures", "shop"), workspace]);
+    await run("cp", ["-r", join(ROOT, "tests", "fixtures", "shop"), workspace]);
     const userData = join(base, "ud");
     const extensions = join(base, "ext");
     await Deno.mkdir(join(userData, "User"), { recursive: true });
@@ -84,7 +70,7 @@ Deno.test({
       await Deno.mkdir(dir, { recursive: true });
     }
     const dirs = ["--user-data-dir", userData, "--extensions-dir", extensions];
-    await output(codeServer, [...dirs, "--install-extension", vsix], { env });
+    await run(codeServer, [...dirs, "--install-extension", vsix], { env });
 
     // setsid: code-server and everything it starts share one process group, stopped together.
     const server = new Deno.Command("setsid", {
