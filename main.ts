@@ -23,6 +23,7 @@ import {
 import type { Sidecar } from "./engine/sidecar.ts";
 
 const USAGE = `Usage: ast-complete [serve] [--workspace DIR] [--model NAME] [--exit-with-stdin]
+       ast-complete lsp [--workspace DIR] [--http-port N] [--http-host 127.0.0.1] [--http-token T]
        ast-complete complete FILE:LINE:COL [--json] [--max-lines N] [--model NAME]
        ast-complete models list | pull [NAME...] | verify [NAME...]
        ast-complete index DIR`;

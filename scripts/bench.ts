@@ -51,8 +51,7 @@ const { values: flags, positionals } = parseArgs({
 const SUITES: Record<string, () => Promise<Record<string, unknown>>> = {
   startup,
   threads,
-  latency: async () =>
-    typingLatency({ dir: flags.dir?.[0], lines: Number(flags.samples) / 4, log }),
+  latency: () => typingLatency({ dir: flags.dir?.[0], lines: Number(flags.samples) / 4, log }),
   lines,
   window,
   repo: () => repo({ dir: flags.dir?.[0], samples: Number(flags.samples), log }),

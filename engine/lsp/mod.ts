@@ -13,9 +13,7 @@ import {
   CompletionItemKind,
   type Connection,
   createConnection,
-  ErrorCodes,
   InsertTextFormat,
-  LSPErrorCodes,
   ProposedFeatures,
   ResponseError,
   StreamMessageReader,
@@ -24,11 +22,10 @@ import {
   type WorkDoneProgressServerReporter,
 } from "vscode-languageserver/node";
 import { pathOf } from "../documents/mod.ts";
-import { CancelledError } from "../inference/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { CompleteRequest } from "../protocol/mod.ts";
-import { EngineError } from "../protocol/errors.ts";
 import { ClientSession } from "../server/client_session.ts";
+import { requestFailure, withCancellation } from "../server/failures.ts";
 import type { Engine } from "../sidecar.ts";
 
 /** What the language server is built from. */
@@ -152,27 +149,15 @@ function completer(session: ClientSession, log: Logger) {
     params: { textDocument: { uri: string }; position: { line: number; character: number } },
     token: CancellationToken,
   ): Promise<CompleteRequest.Result | ResponseError<void>> => {
-    const cancel = new AbortController();
-    // A token cancelled before dispatch never fires its event: check it first.
-    if (token.isCancellationRequested) cancel.abort();
-    const subscription = token.onCancellationRequested(() => cancel.abort());
     try {
-      return await session.complete(
-        { uri: params.textDocument.uri, position: params.position },
-        cancel.signal,
+      return await withCancellation(
+        token,
+        (signal) =>
+          session.complete({ uri: params.textDocument.uri, position: params.position }, signal),
       );
     } catch (error) {
-      if (error instanceof CancelledError) {
-        return new ResponseError(LSPErrorCodes.RequestCancelled, "Request cancelled");
-      }
-      if (error instanceof EngineError) return new ResponseError(error.code, error.message);
-      log.error(`Completion failed: ${(error as Error).stack ?? error}`);
-      return new ResponseError(
-        ErrorCodes.InternalError,
-        `Internal error: ${(error as Error).message}`,
-      );
-    } finally {
-      subscription.dispose();
+      const { code, message } = requestFailure(error, log);
+      return new ResponseError(code, message);
     }
   };
 }

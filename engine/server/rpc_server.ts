@@ -13,7 +13,7 @@ import {
   SocketMessageReader,
   SocketMessageWriter,
 } from "vscode-jsonrpc/node";
-import { CancelledError, type ModelHost } from "../inference/mod.ts";
+import type { ModelHost } from "../inference/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import {
   CompleteRequest,
@@ -27,8 +27,8 @@ import {
   StatusChangedNotification,
   StatusRequest,
 } from "../protocol/mod.ts";
-import { EngineError } from "../protocol/errors.ts";
 import { ClientSession, type SessionOptions } from "./client_session.ts";
+import { requestFailure, withCancellation } from "./failures.ts";
 
 /** What the server is built from. */
 export interface RpcServerOptions extends SessionOptions {
@@ -160,17 +160,10 @@ export class RpcServer {
     );
     connection.onRequest(
       CompleteRequest.method,
-      handled(log, async (params, token) => {
-        const cancel = new AbortController();
-        // A token cancelled before dispatch never fires its event in vscode-jsonrpc: check it first.
-        if (token.isCancellationRequested) cancel.abort();
-        const subscription = token.onCancellationRequested(() => cancel.abort());
-        try {
-          return await session.complete(params, cancel.signal);
-        } finally {
-          subscription.dispose();
-        }
-      }),
+      handled(
+        log,
+        (params, token) => withCancellation(token, (signal) => session.complete(params, signal)),
+      ),
     );
     connection.onRequest(
       FeedbackRequest.method,
@@ -188,11 +181,7 @@ export class RpcServer {
   }
 }
 
-/**
- * Wraps a handler so every failure becomes a JSON-RPC error: cancellation as
- * RequestCancelled (not logged as an error), EngineError with its code,
- * anything else as InternalError with its message.
- */
+/** Wraps a handler so every failure becomes a JSON-RPC error (see requestFailure). */
 function handled<R>(
   log: Logger,
   handler: (params: unknown, token: CancellationToken) => R | Promise<R>,
@@ -201,18 +190,8 @@ function handled<R>(
     try {
       return await handler(params, token);
     } catch (error) {
-      if (error instanceof CancelledError) {
-        return new ResponseError(
-          ErrorCode.RequestCancelled,
-          "Request cancelled: superseded or cancelled by the client",
-        );
-      }
-      if (error instanceof EngineError) return new ResponseError(error.code, error.message);
-      log.error(`Request failed: ${(error as Error).stack ?? error}`);
-      return new ResponseError(
-        ErrorCode.InternalError,
-        `Internal error: ${(error as Error).message}`,
-      );
+      const { code, message } = requestFailure(error, log);
+      return new ResponseError(code, message);
     }
   };
 }
