@@ -1,10 +1,12 @@
 /**
  * ast-complete's command line.
  *
- *   serve [--workspace DIR] [--model NAME] [--exit-with-stdin]   the sidecar (default)
- *   lsp [--workspace DIR] [--http-port N] [--http-host H] [--http-token T]
+ *   serve [--workspace DIR] [--allow-root DIR]... [--model NAME] [--exit-with-stdin]
+ *                                            the sidecar (default)
+ *   lsp [--workspace DIR] [--http-port N] [--http-host H]
  *                                            a language server on stdio, with the
  *                                            OpenAI-compatible endpoint beside it
+ *   http-token                               prints the endpoint's bearer token
  *   complete FILE:LINE:COL [--json] [--max-lines N] [--model NAME]
  *   models list | pull [NAME...] | verify [NAME...]
  *   index DIR                                the project index, with a progress bar
@@ -13,7 +15,7 @@
  */
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
-import { type Config, loadConfig } from "./engine/config/mod.ts";
+import { type Config, loadConfig, restrictUmask } from "./engine/config/mod.ts";
 import {
   createLogger,
   type Logger,
@@ -22,11 +24,16 @@ import {
 } from "./engine/log/mod.ts";
 import type { Sidecar } from "./engine/sidecar.ts";
 
-const USAGE = `Usage: ast-complete [serve] [--workspace DIR] [--model NAME] [--exit-with-stdin]
-       ast-complete lsp [--workspace DIR] [--http-port N] [--http-host 127.0.0.1] [--http-token T]
+const USAGE =
+  `Usage: ast-complete [serve] [--workspace DIR] [--allow-root DIR]... [--model NAME] [--exit-with-stdin]
+       ast-complete lsp [--workspace DIR] [--http-port N] [--http-host 127.0.0.1]
+       ast-complete http-token     the endpoint's token (AST_COMPLETE_HTTP_TOKEN, else the token file)
        ast-complete complete FILE:LINE:COL [--json] [--max-lines N] [--model NAME]
        ast-complete models list | pull [NAME...] | verify [NAME...]
        ast-complete index DIR`;
+
+/** How long a stop may take before the process exits anyway. */
+const STOP_GRACE_MS = 1500;
 
 const { values: flags, positionals } = parseArgs({
   args: Deno.args,
@@ -38,13 +45,17 @@ const { values: flags, positionals } = parseArgs({
     json: { type: "boolean" },
     "max-lines": { type: "string" },
     "exit-with-stdin": { type: "boolean" },
+    "allow-root": { type: "string", multiple: true },
     "http-port": { type: "string" },
     "http-host": { type: "string" },
+    // Accepted only to be refused with a reason: see lsp().
     "http-token": { type: "string" },
     help: { type: "boolean", short: "h" },
   },
 });
 const [command = "serve", ...rest] = positionals;
+// Before anything is written: every file and folder the engine makes is the user's alone.
+restrictUmask();
 const log = createLogger(command, logLevelFromEnv());
 
 if (flags.help) {
@@ -64,6 +75,9 @@ try {
     case "lsp":
       await lsp(config, log);
       break;
+    case "http-token":
+      await httpToken(config, log);
+      break;
     case "complete":
       await complete(config, log, rest);
       break;
@@ -81,6 +95,28 @@ try {
   Deno.exit(1);
 }
 
+/**
+ * The workspace (`--workspace`) and the other roots clients may work under
+ * (`--allow-root`), by real path. A workspace that may not be one ("/", the
+ * home folder, a missing folder) is not indexed; the sidecar serves without it.
+ */
+async function workspaceRoots(
+  log: Logger,
+): Promise<{ workspace?: string; allowedRoots: string[] }> {
+  const { checkWorkspaceRoot, realPathOf } = await import("./engine/server/workspace_root.ts");
+  const allowedRoots: string[] = [];
+  for (const root of flags["allow-root"] ?? []) {
+    const real = await realPathOf(resolve(root));
+    if (real) allowedRoots.push(real);
+    else log.warn(`Ignored --allow-root ${root}: no such folder`);
+  }
+  if (flags.workspace === undefined) return { allowedRoots };
+  const requested = resolve(flags.workspace);
+  const workspace = await checkWorkspaceRoot(requested, [await realPathOf(requested) ?? requested])
+    .catch((error: Error) => log.warn(`Not indexing: ${error.message}`));
+  return { workspace: workspace ?? undefined, allowedRoots };
+}
+
 /** Prints the socket path first, before anything loads, then serves until told to stop. */
 async function serve(config: Config, log: Logger): Promise<void> {
   // Signals are handled from the first moment; a stop waits for start-up to finish, then closes.
@@ -90,6 +126,11 @@ async function serve(config: Config, log: Logger): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info(`Stopping: ${reason}`);
+    // Closing aborts indexing at its next chunk; a stop never waits on more than this.
+    setTimeout(() => {
+      log.warn(`Stopped before closing cleanly: still closing after ${STOP_GRACE_MS} ms`);
+      Deno.exit(0);
+    }, STOP_GRACE_MS);
     await (await started.promise).close();
     Deno.exit(0);
   };
@@ -106,9 +147,9 @@ async function serve(config: Config, log: Logger): Promise<void> {
   const socketPath = await prepareSocketPath();
   Deno.stdout.writeSync(new TextEncoder().encode(`${socketPath}\n`));
   redirectConsoleToStderr();
-  const workspace = flags.workspace === undefined ? undefined : resolve(flags.workspace);
   const { startSidecar } = await import("./engine/sidecar.ts");
-  const sidecar = await startSidecar(config, socketPath, { log, workspace }).catch((error) => {
+  const roots = await workspaceRoots(log);
+  const sidecar = await startSidecar(config, socketPath, { log, ...roots }).catch((error) => {
     log.error(`Cannot serve: ${error.message}`);
     Deno.exit(1);
   });
@@ -121,15 +162,22 @@ async function serve(config: Config, log: Logger): Promise<void> {
  * --http-port the OpenAI-compatible endpoint, sharing its open documents.
  */
 async function lsp(config: Config, log: Logger): Promise<void> {
+  if (flags["http-token"] !== undefined) {
+    throw new Error(
+      "--http-token is refused: every local user can read a process's arguments. " +
+        "Set AST_COMPLETE_HTTP_TOKEN, or leave it unset and use the token file " +
+        "(`ast-complete http-token` prints it)",
+    );
+  }
   redirectConsoleToStderr();
-  const workspace = flags.workspace === undefined ? undefined : resolve(flags.workspace);
   const { assertLoopback, startHttpServer } = await import("./engine/http/mod.ts");
+  const { resolveHttpToken } = await import("./engine/http/token.ts");
   const httpHost = flags["http-host"] ?? "127.0.0.1";
   assertLoopback(httpHost);
   const { createEngine, SERVER_INFO } = await import("./engine/sidecar.ts");
   const { startLspServer } = await import("./engine/lsp/mod.ts");
   const process = await import("node:process");
-  const engine = createEngine(config, log, workspace);
+  const engine = createEngine(config, log, await workspaceRoots(log));
   const server = startLspServer({
     engine,
     log,
@@ -140,19 +188,29 @@ async function lsp(config: Config, log: Logger): Promise<void> {
   engine.models.start();
   if (flags["http-port"] !== undefined) {
     // Without the endpoint the language server still serves: another instance may hold the port.
-    await startHttpServer({
-      session: server.session,
-      log,
-      hostname: httpHost,
-      port: Number(flags["http-port"]),
-      token: flags["http-token"] ?? Deno.env.get("AST_COMPLETE_HTTP_TOKEN"),
-      models: [config.generator.model, "ast-complete"],
-    }).then(
-      (http) => log.info(`OpenAI-compatible endpoint on ${http.url}/completions`),
-      (error) => log.error(`OpenAI-compatible endpoint not started: ${error.message}`),
-    );
+    try {
+      const { token, source } = await resolveHttpToken(config.cacheDir, log.warn);
+      const http = await startHttpServer({
+        session: server.session,
+        log,
+        hostname: httpHost,
+        port: Number(flags["http-port"]),
+        token,
+        models: [config.generator.model, "ast-complete"],
+      });
+      log.info(`OpenAI-compatible endpoint on ${http.url}/completions (token: ${source})`);
+    } catch (error) {
+      log.error(`OpenAI-compatible endpoint not started: ${(error as Error).message}`);
+    }
   }
   Deno.exit(await server.exited);
+}
+
+/** Prints the endpoint's bearer token, creating the token file when there is none yet. */
+async function httpToken(config: Config, log: Logger): Promise<void> {
+  const { resolveHttpToken } = await import("./engine/http/token.ts");
+  // Only the token on stdout, so `$(ast-complete http-token)` can feed an editor's setting.
+  console.log((await resolveHttpToken(config.cacheDir, log.warn)).token);
 }
 
 /** One completion at FILE:LINE:COL (1-based), printed to stdout. */

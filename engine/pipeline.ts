@@ -13,7 +13,7 @@ import type { CursorSyntax, ImportedModule, SyntaxService } from "./ast/mod.ts";
 import { type CacheKey, CompletionCache } from "./cache/mod.ts";
 import type { Config } from "./config/mod.ts";
 import type { Logger } from "./log/mod.ts";
-import { offsetAt } from "./documents/mod.ts";
+import { checkDocumentSize, offsetAt } from "./documents/mod.ts";
 import {
   CancelledError,
   completionMode,
@@ -304,16 +304,7 @@ export function packContext(
  * @throws EngineError DocumentTooLarge or InvalidParams for binary content.
  */
 function checkDocument(text: string, maxBytes: number): void {
-  // A UTF-16 unit is at most 3 bytes of UTF-8: most documents need no encoding to tell.
-  const bytes = text.length * 3 <= maxBytes ? 0 : new TextEncoder().encode(text).byteLength;
-  if (bytes > maxBytes) {
-    throw new EngineError(
-      ErrorCode.DocumentTooLarge,
-      `Document too large: ${(bytes / 1e6).toFixed(1)} MB exceeds the ${
-        (maxBytes / 1e6).toFixed(1)
-      } MB limit`,
-    );
-  }
+  checkDocumentSize(text, maxBytes);
   if (text.includes("\0")) {
     throw new EngineError(ErrorCode.InvalidParams, "Binary document: it contains NUL bytes");
   }

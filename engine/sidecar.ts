@@ -64,8 +64,18 @@ export interface Engine {
   close(): Promise<void>;
 }
 
-/** Builds the engine; the model starts loading when `models.start()` is called. */
-export function createEngine(config: Config, log: Logger, workspace?: string): Engine {
+/**
+ * Builds the engine; the model starts loading when `models.start()` is called.
+ *
+ * @param workspace The real path of the project the sidecar was started for, indexed at once.
+ * @param allowedRoots Real paths clients may work under; the workspace is always one.
+ */
+export function createEngine(
+  config: Config,
+  log: Logger,
+  options: { workspace?: string; allowedRoots?: string[] } = {},
+): Engine {
+  const { workspace } = options;
   const models = createModelHost(config, log);
   const syntax = SyntaxService.create();
   syntax.catch((error) => log.warn(`Tree-sitter unavailable: ${error.message}`));
@@ -81,8 +91,10 @@ export function createEngine(config: Config, log: Logger, workspace?: string): E
       log,
       pipeline,
       projects,
-      allowedRoot: workspace,
+      allowedRoots: [...options.allowedRoots ?? [], ...workspace ? [workspace] : []],
       defaultWorkspace: workspace ?? Deno.cwd(),
+      maxDocumentBytes: config.completion.maxDocumentBytes,
+      limits: config.limits,
     },
     describeModels: () => [{
       role: "generator",
@@ -112,10 +124,10 @@ export interface Sidecar {
 export async function startSidecar(
   config: Config,
   socketPath: string,
-  options: { log: Logger; workspace?: string },
+  options: { log: Logger; workspace?: string; allowedRoots?: string[] },
 ): Promise<Sidecar> {
   const { log } = options;
-  const engine = createEngine(config, log, options.workspace);
+  const engine = createEngine(config, log, options);
   const server = new RpcServer({
     ...SERVER_INFO,
     ...engine.session,

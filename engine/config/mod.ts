@@ -6,6 +6,8 @@
  */
 import { join } from "node:path";
 
+export { makePrivateDir, makePrivateFiles, restrictUmask } from "./private_fs.ts";
+
 /** Everything the sidecar can be told. */
 export interface Config {
   /** Folder for models and per-project state. */
@@ -50,6 +52,24 @@ export interface Config {
     /** How long `complete` waits for models that are still loading. */
     readyWaitMs: number;
   };
+  /** Bounds on what clients may make the sidecar hold, enforced while reading. */
+  limits: Limits;
+}
+
+/** Bounds on client input; reported in `status` and documented with the protocol. */
+export interface Limits {
+  /** Largest JSON-RPC message on the socket (its Content-Length); larger closes the connection. */
+  maxFrameBytes: number;
+  /** Open documents held per client; past it the least recently synced is forgotten. */
+  maxOpenDocuments: number;
+  /** Total UTF-16 length of a client's open documents; past it the least recent go first. */
+  maxOpenDocumentChars: number;
+  /** Socket connections at once; more are closed at once. */
+  maxConnections: number;
+  /** A new connection must send a whole first message within this, or it is closed. */
+  firstMessageMs: number;
+  /** A message that has begun must arrive whole within this, or the connection is closed. */
+  frameMs: number;
 }
 
 /**
@@ -108,6 +128,15 @@ export function loadConfig(overrides: ConfigOverrides = {}): Config {
       retrieveDeadlineMs: 250,
       maxDocumentBytes: 1024 * 1024,
       readyWaitMs: 60_000,
+    },
+    limits: {
+      // A 1 MB document whose every character JSON escapes as \uXXXX, with room to spare.
+      maxFrameBytes: 8 * 1024 * 1024,
+      maxOpenDocuments: 256,
+      maxOpenDocumentChars: 64 * 1024 * 1024,
+      maxConnections: 32,
+      firstMessageMs: 10_000,
+      frameMs: 30_000,
     },
   } satisfies Config;
 }

@@ -105,15 +105,76 @@ export function positionAt(text: string, offset: number): Position {
 const LOCATE_PREFIX_CHARS = 300;
 const LOCATE_SUFFIX_CHARS = 100;
 
-/** The buffers a client has open, newest version wins. */
+/**
+ * Throws when a document is larger than `maxBytes` of UTF-8.
+ *
+ * @throws EngineError DocumentTooLarge, naming both sizes.
+ */
+export function checkDocumentSize(text: string, maxBytes: number): void {
+  // A UTF-16 unit is at most 3 bytes of UTF-8: most documents need no encoding to tell.
+  const bytes = text.length * 3 <= maxBytes ? 0 : new TextEncoder().encode(text).byteLength;
+  if (bytes > maxBytes) {
+    throw new EngineError(
+      ErrorCode.DocumentTooLarge,
+      `Document too large: ${(bytes / 1e6).toFixed(1)} MB exceeds the ${
+        (maxBytes / 1e6).toFixed(1)
+      } MB limit`,
+    );
+  }
+}
+
+/** Bounds on what one client's store holds. */
+export interface DocumentLimits {
+  /** Largest document, in UTF-8 bytes. */
+  maxDocumentBytes: number;
+  /** Documents held; past it the least recently synced is forgotten. */
+  maxOpenDocuments: number;
+  /** Total UTF-16 length held; past it the least recently synced are forgotten. */
+  maxOpenDocumentChars: number;
+}
+
+/** Refusals remembered so a later request on that document says why it is unknown. */
+const REMEMBERED_REFUSALS = 64;
+
+/** The buffers a client has open, newest version wins, within the limits. */
 export class DocumentStore {
   #documents = new Map<string, Document>();
+  #limits: DocumentLimits;
+  #chars = 0;
+  #refused = new Map<string, string>();
 
-  /** Opens or replaces a buffer; an older version than the one held is ignored. */
+  constructor(limits: DocumentLimits) {
+    this.#limits = limits;
+  }
+
+  /**
+   * Opens or replaces a buffer; an older version than the one held is ignored.
+   *
+   * @throws EngineError DocumentTooLarge; the buffer is then forgotten and the refusal remembered.
+   */
   set(document: Document): void {
     const held = this.#documents.get(document.uri);
     if (held && document.version < held.version) return;
+    try {
+      checkDocumentSize(document.text, this.#limits.maxDocumentBytes);
+    } catch (error) {
+      this.delete(document.uri);
+      this.#refused.set(document.uri, (error as Error).message);
+      if (this.#refused.size > REMEMBERED_REFUSALS) {
+        this.#refused.delete(this.#refused.keys().next().value!);
+      }
+      throw error;
+    }
+    this.delete(document.uri);
+    // Insertion order is recency order: the first entries are evicted first.
     this.#documents.set(document.uri, document);
+    this.#chars += document.text.length;
+    while (
+      this.#documents.size > this.#limits.maxOpenDocuments ||
+      this.#chars > this.#limits.maxOpenDocumentChars
+    ) {
+      this.delete(this.#documents.keys().next().value!);
+    }
   }
 
   /** The buffer for a URI, if open. */
@@ -121,9 +182,23 @@ export class DocumentStore {
     return this.#documents.get(uri);
   }
 
+  /** Why the buffer for a URI was refused, if it was and is not open since. */
+  refusal(uri: string): string | undefined {
+    return this.#refused.get(uri);
+  }
+
+  /** How many buffers are held, and their total UTF-16 length. */
+  size(): { documents: number; chars: number } {
+    return { documents: this.#documents.size, chars: this.#chars };
+  }
+
   /** Forgets a buffer. */
   delete(uri: string): void {
+    const held = this.#documents.get(uri);
+    this.#refused.delete(uri);
+    if (!held) return;
     this.#documents.delete(uri);
+    this.#chars -= held.text.length;
   }
 
   /**

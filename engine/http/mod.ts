@@ -6,6 +6,14 @@
  * server), completed at that document's cursor, so retrieval and the
  * project index apply as they do for any editor.
  *
+ * Loopback is not a boundary: every local user, and every web page the
+ * user's browser opens, can reach it. So each request must name this
+ * endpoint in `Host` (a DNS-rebinding page names its own domain), must not
+ * come from a browser (no `Origin`, and no CORS headers are ever sent), and
+ * must carry the bearer token (token.ts), in that order. Bodies are capped
+ * while they are read (Deno's server caps the request head itself: 400 past
+ * 64 KiB), and only a few completions may run at once.
+ *
  * @module
  */
 import { positionAt } from "../documents/mod.ts";
@@ -15,25 +23,40 @@ import { ErrorCode } from "../protocol/mod.ts";
 import { EngineError } from "../protocol/errors.ts";
 import type { ClientSession } from "../server/client_session.ts";
 import { parseFimPrompt } from "./fim_prompt.ts";
+import { tokenMatcher } from "./token.ts";
 
 /** Hosts the endpoint may bind: loopback only, the machine's own editor is the client. */
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
-/** Larger request bodies are refused; an editor's prompt is a few kilobytes. */
-const MAX_BODY_BYTES = 1 << 20;
+/** Names a request's `Host` may give: loopback, never a domain that could resolve here. */
+const LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "[::1]"];
+/** Larger request bodies are refused as they arrive; an editor's prompt is a few kilobytes. */
+export const MAX_BODY_BYTES = 1 << 20;
+/** A request body must arrive whole within this. */
+export const BODY_TIMEOUT_MS = 10_000;
+/**
+ * Completions running at once; more get 429. An editor sends one at a time (each
+ * keystroke's request supersedes the last), so this only stops a flood.
+ */
+export const MAX_IN_FLIGHT = 4;
 /** The URI of a prompt no open document holds: each such request supersedes the last. */
 const DETACHED_URI = "untitled:v1-completions";
 
+/** What the endpoint needs of a client session: finding an open document, and completing. */
+export type HttpSession = Pick<ClientSession, "locate" | "complete">;
+
 /** What the endpoint is built from. */
 export interface HttpOptions {
-  session: ClientSession;
+  session: HttpSession;
   log: Logger;
   hostname: string;
   /** 0 picks a free port. */
   port: number;
-  /** When set, requests must carry `Authorization: Bearer <token>`. */
-  token?: string;
+  /** Every request must carry `Authorization: Bearer <token>`. */
+  token: string;
   /** Model ids the endpoint answers to; the first is the engine's generator. */
   models: string[];
+  /** How long a request body may take to arrive; BODY_TIMEOUT_MS by default. */
+  bodyTimeoutMs?: number;
 }
 
 /** A listening endpoint. */
@@ -51,36 +74,86 @@ export function assertLoopback(hostname: string): void {
   }
 }
 
+/** What every request is checked against, fixed once the port is bound. */
+interface Guard {
+  /** Accepted `Host` values: a loopback name with the bound port. */
+  hosts: Set<string>;
+  tokenMatches: (presented: string) => boolean;
+  inFlight: number;
+}
+
 /** Starts the endpoint; refuses any host but loopback. */
 export async function startHttpServer(options: HttpOptions): Promise<HttpServer> {
   assertLoopback(options.hostname);
+  if (!options.token) throw new Error("The completions endpoint needs a token");
   const listening = Promise.withResolvers<HttpServer>();
+  const guard: Guard = { hosts: new Set(), tokenMatches: tokenMatcher(options.token), inFlight: 0 };
   const server = Deno.serve({
     hostname: options.hostname,
     port: options.port,
     onListen: ({ hostname, port }) => {
+      // Port 80 may be left out of `Host`; any other must be there and be this one.
+      for (const name of LOOPBACK_HOSTS) {
+        guard.hosts.add(`${name}:${port}`);
+        if (port === 80) guard.hosts.add(name);
+      }
       const host = hostname.includes(":") ? `[${hostname}]` : hostname;
       listening.resolve({ url: `http://${host}:${port}/v1`, close: () => server.shutdown() });
     },
-  }, (request) => handle(request, options));
+  }, (request) => handle(request, options, guard));
   return await listening.promise;
 }
 
-/** An OpenAI-style error body. */
-function failure(status: number, message: string, code: string, param?: string): Response {
-  const type = status === 401
-    ? "authentication_error"
-    : status >= 500
-    ? "server_error"
-    : "invalid_request_error";
-  return Response.json({ error: { message, type, param: param ?? null, code } }, { status });
+/** OpenAI's error type for each status. */
+function errorType(status: number): string {
+  if (status === 401) return "authentication_error";
+  if (status === 403) return "permission_error";
+  if (status === 429) return "rate_limit_error";
+  return status >= 500 ? "server_error" : "invalid_request_error";
 }
 
-async function handle(request: Request, options: HttpOptions): Promise<Response> {
-  const { pathname } = new URL(request.url);
-  if (options.token && request.headers.get("authorization") !== `Bearer ${options.token}`) {
-    return failure(401, "Missing or wrong bearer token", "invalid_api_key");
+/** An OpenAI-style error body. */
+function failure(
+  status: number,
+  message: string,
+  code: string,
+  param?: string,
+  headers?: HeadersInit,
+): Response {
+  const error = { message, type: errorType(status), param: param ?? null, code };
+  return Response.json({ error }, { status, headers });
+}
+
+/** Why a request may not be served at all, checked before its route or body are looked at. */
+function refusal(request: Request, guard: Guard): Response | undefined {
+  const host = request.headers.get("host")?.toLowerCase() ?? "";
+  if (!guard.hosts.has(host)) {
+    return failure(
+      403,
+      `Host ${JSON.stringify(host)} is not this endpoint: use ${[...guard.hosts][0]}`,
+      "forbidden_host",
+    );
   }
+  // Browsers send Origin (and Sec-Fetch-Site) with their requests; editors do not.
+  if (request.headers.has("origin") || request.headers.has("sec-fetch-site")) {
+    return failure(403, "Requests from web pages are refused", "forbidden_origin");
+  }
+  const presented = /^bearer +(\S+) *$/i.exec(request.headers.get("authorization") ?? "")?.[1];
+  if (presented === undefined || !guard.tokenMatches(presented)) {
+    return failure(
+      401,
+      "Missing or wrong bearer token (`ast-complete http-token` prints it)",
+      "invalid_api_key",
+      undefined,
+      { "www-authenticate": "Bearer" },
+    );
+  }
+}
+
+async function handle(request: Request, options: HttpOptions, guard: Guard): Promise<Response> {
+  const refused = refusal(request, guard);
+  if (refused) return refused;
+  const { pathname } = new URL(request.url);
   if (pathname === "/v1/models") {
     if (request.method !== "GET") return failure(405, "Use GET /v1/models", "method_not_allowed");
     return Response.json({
@@ -103,11 +176,21 @@ async function handle(request: Request, options: HttpOptions): Promise<Response>
   if (request.method !== "POST") {
     return failure(405, "Use POST /v1/completions", "method_not_allowed");
   }
-  const body = await readJson(request);
-  if (body instanceof Response) return body;
-  const params = completionParams(body, options.models);
-  if (params instanceof Response) return params;
+  if (guard.inFlight >= MAX_IN_FLIGHT) {
+    return failure(
+      429,
+      `Over ${MAX_IN_FLIGHT} completions at once`,
+      "too_many_requests",
+      undefined,
+      { "retry-after": "1" },
+    );
+  }
+  guard.inFlight++;
   try {
+    const body = await readJson(request, options.bodyTimeoutMs ?? BODY_TIMEOUT_MS);
+    if (body instanceof Response) return body;
+    const params = completionParams(body, options.models);
+    if (params instanceof Response) return params;
     return await complete(params, request.signal, options);
   } catch (error) {
     if (error instanceof CancelledError) return failure(499, "Request cancelled", "cancelled");
@@ -119,13 +202,59 @@ async function handle(request: Request, options: HttpOptions): Promise<Response>
     }
     options.log.error(`Completion failed: ${(error as Error).stack ?? error}`);
     return failure(500, `Internal error: ${(error as Error).message}`, "internal_error");
+  } finally {
+    guard.inFlight--;
   }
 }
 
-async function readJson(request: Request): Promise<unknown | Response> {
-  const bytes = new Uint8Array(await request.arrayBuffer());
-  if (bytes.length > MAX_BODY_BYTES) {
-    return failure(413, `Request body over ${MAX_BODY_BYTES} bytes`, "body_too_large");
+/**
+ * The JSON body, read chunk by chunk: a declared or actual size over
+ * MAX_BODY_BYTES is refused as soon as it shows, without reading the rest.
+ */
+async function readJson(request: Request, timeoutMs: number): Promise<unknown | Response> {
+  const tooLarge = () =>
+    failure(413, `Request body over ${MAX_BODY_BYTES} bytes`, "body_too_large", undefined, {
+      // The rest of the body is never read, so the connection cannot carry another request.
+      connection: "close",
+    });
+  if (Number(request.headers.get("content-length") ?? 0) > MAX_BODY_BYTES) return tooLarge();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (request.body) {
+    const reader = request.body.getReader();
+    // A body trickled in slowly would hold one of the few completion slots.
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      reader.cancel().catch(() => {});
+    }, timeoutMs);
+    try {
+      for (let read = await reader.read(); !read.done; read = await reader.read()) {
+        size += read.value.length;
+        if (size > MAX_BODY_BYTES) {
+          await reader.cancel().catch(() => {});
+          return tooLarge();
+        }
+        chunks.push(read.value);
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+    if (timedOut) {
+      return failure(
+        408,
+        `Request body not received within ${timeoutMs} ms`,
+        "body_timeout",
+        undefined,
+        { connection: "close" },
+      );
+    }
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.length;
   }
   try {
     return JSON.parse(new TextDecoder().decode(bytes));

@@ -1,15 +1,24 @@
 /**
  * Keeps the project index fresh: a background walk at start, a re-index of a
- * file on save or on an external change. It re-embeds only files whose
- * content changed, yields between files so completions are never held up, and
- * saves the vector index after each batch.
+ * file on save or on an external change. Every path goes through the same
+ * policy as the walk (walker.ts), so a save never indexes what the walk would
+ * skip. It re-embeds only files whose content changed, yields between chunks
+ * so requests are answered while it works, stops within a chunk when closed,
+ * and saves the vector index after each batch.
  */
 import { createHash } from "node:crypto";
 import { join, relative } from "node:path";
 import type { Logger } from "../log/mod.ts";
 import type { FileOutline } from "../ast/mod.ts";
 import { chunkText, type Embedder, type IndexStore } from "../retrieval/mod.ts";
-import { indexFilter, looksBinary, MAX_FILE_BYTES, walkProject } from "./walker.ts";
+import {
+  IgnoreRules,
+  MAX_FILE_BYTES,
+  type SkipReason,
+  skipReasonForContent,
+  skipReasonForPath,
+  walkProject,
+} from "./walker.ts";
 
 /** What the indexer is doing, as `status` reports it. */
 export interface IndexProgress {
@@ -17,6 +26,10 @@ export interface IndexProgress {
   chunks: number;
   pending: number;
   state: "idle" | "indexing";
+  /** Files and directories left out by the last walk and the saves since, by reason. */
+  skipped: Partial<Record<SkipReason, number>>;
+  /** The last file left out, and why. */
+  lastSkipped?: { path: string; reason: SkipReason };
 }
 
 /** A file's definitions and syntax blocks (tree-sitter); undefined where there is no grammar. */
@@ -31,12 +44,18 @@ export class Indexer {
   #store: IndexStore;
   #embedder: Embedder;
   #log: Logger;
-  #pending = new Set<string>();
+  /** Paths waiting to be indexed, with the editor's text for a save. */
+  #pending = new Map<string, string | undefined>();
   #running?: Promise<void>;
+  #draining?: Promise<void>;
   #listeners = new Set<() => void>();
   #watcher?: Deno.FsWatcher;
   #outline: OutlineFinder;
+  #stop = new AbortController();
+  #skipped: IndexProgress["skipped"] = {};
+  #lastSkipped?: IndexProgress["lastSkipped"];
 
+  /** @param root The project's real path (symlinks resolved). */
   constructor(
     root: string,
     store: IndexStore,
@@ -56,6 +75,8 @@ export class Indexer {
       ...this.#store.counts(),
       pending: this.#pending.size,
       state: this.#running ? "indexing" : "idle",
+      skipped: { ...this.#skipped },
+      ...(this.#lastSkipped ? { lastSkipped: this.#lastSkipped } : {}),
     };
   }
 
@@ -71,10 +92,16 @@ export class Indexer {
    */
   async indexAll(onFile?: (done: number, total: number) => void): Promise<void> {
     const seen = new Set<string>();
-    for await (const file of walkProject(this.#root)) {
+    this.#skipped = {};
+    const walk = walkProject(this.#root, {
+      signal: this.#stop.signal,
+      onSkip: (path, reason) => this.#skip(path, reason),
+    });
+    for await (const file of walk) {
       seen.add(file.path);
-      this.#pending.add(file.path);
+      this.#pending.set(file.path, undefined);
     }
+    if (this.#stop.signal.aborted) return;
     for (const path of this.#store.paths()) {
       if (!seen.has(path)) this.#store.removeFile(path);
     }
@@ -89,17 +116,13 @@ export class Indexer {
   }
 
   /**
-   * Re-indexes one file, e.g. on save; `text` is used instead of reading the file.
-   * Files outside the project are ignored.
+   * Re-indexes one file, e.g. on save; `text` is used instead of reading the
+   * file. Files the walk would not index are left out (and dropped from the
+   * index), with the reason counted in `progress().skipped`.
    */
   async reindex(absolutePath: string, text?: string): Promise<void> {
-    const path = relative(this.#root, absolutePath);
-    if (path.startsWith("..")) return;
-    if (text === undefined) {
-      this.#pending.add(path);
-      return await this.#track(this.#drain());
-    }
-    await this.#indexText(path, text);
+    this.#pending.set(relative(this.#root, absolutePath), text);
+    await this.#drain();
   }
 
   /**
@@ -107,15 +130,15 @@ export class Indexer {
    * tool), collected for a moment so a burst of changes costs one pass.
    */
   async watch(): Promise<void> {
-    const wanted = await indexFilter(this.#root);
     this.#watcher = Deno.watchFs(this.#root, { recursive: true });
     let timer: ReturnType<typeof setTimeout> | undefined;
     for await (const event of this.#watcher) {
-      const paths = event.paths.map((path) => relative(this.#root, path)).filter(wanted);
+      const paths = event.paths.map((path) => relative(this.#root, path))
+        .filter((path) => path !== "" && !path.startsWith(".."));
       if (paths.length === 0) continue;
-      for (const path of paths) this.#pending.add(path);
+      for (const path of paths) this.#pending.set(path, undefined);
       clearTimeout(timer);
-      timer = setTimeout(() => this.#track(this.#drain()), WATCH_DEBOUNCE_MS);
+      timer = setTimeout(() => this.#drain(), WATCH_DEBOUNCE_MS);
     }
     clearTimeout(timer);
   }
@@ -125,6 +148,12 @@ export class Indexer {
     this.#watcher?.close();
     this.#watcher = undefined;
     while (this.#running) await this.#running;
+  }
+
+  /** Stops the walk and the embedding at the next file or chunk, then waits for them. */
+  async close(): Promise<void> {
+    this.#stop.abort();
+    await this.idle();
   }
 
   #track(work: Promise<void>): Promise<void> {
@@ -143,34 +172,68 @@ export class Indexer {
     for (const listener of this.#listeners) listener();
   }
 
-  async #drain(onFile?: (done: number, total: number) => void): Promise<void> {
+  #skip(path: string, reason: SkipReason): void {
+    this.#skipped[reason] = (this.#skipped[reason] ?? 0) + 1;
+    this.#lastSkipped = { path, reason };
+  }
+
+  /**
+   * Indexes everything pending, in one pass at a time: a path added while a
+   * pass runs is taken by it, or by another round before the pass ends.
+   */
+  #drain(onFile?: (done: number, total: number) => void): Promise<void> {
+    if (this.#draining) return this.#draining;
+    const draining = (async () => {
+      try {
+        do await this.#drainOnce(onFile); while (
+          this.#pending.size > 0 && !this.#stop.signal.aborted
+        );
+      } finally {
+        // Cleared in the same step as the last check, so no path can be added unseen.
+        this.#draining = undefined;
+      }
+    })();
+    this.#draining = draining;
+    return this.#track(draining);
+  }
+
+  async #drainOnce(onFile?: (done: number, total: number) => void): Promise<void> {
     let done = 0;
-    for (const path of this.#pending) {
+    const rules = new IgnoreRules(this.#root);
+    for (const [path, text] of this.#pending) {
+      if (this.#stop.signal.aborted) return;
       this.#pending.delete(path);
-      await this.#indexPath(path).catch((error) =>
+      await this.#indexPath(path, text, rules).catch((error) =>
         this.#log.warn(`Skipped ${path}: ${error.message}`)
       );
       onFile?.(++done, done + this.#pending.size);
-      // Let requests in between files.
-      await new Promise((resolve) => setTimeout(resolve, 0));
+      await yieldToRequests();
     }
     await this.#store.saveVectors();
   }
 
-  async #indexPath(path: string): Promise<void> {
+  async #indexPath(path: string, text: string | undefined, rules: IgnoreRules): Promise<void> {
+    const pathReason = await skipReasonForPath(this.#root, path, rules);
+    if (pathReason) return this.#leaveOut(path, pathReason);
+    // Only files on disk, as the walk finds them: a save's text stands for the file's bytes.
     const absolute = join(this.#root, path);
-    let bytes: Uint8Array;
-    try {
-      bytes = await Deno.readFile(absolute);
-    } catch {
-      this.#store.removeFile(path);
-      return;
-    }
-    if (bytes.length > MAX_FILE_BYTES || looksBinary(bytes)) {
-      this.#store.removeFile(path);
-      return;
-    }
-    await this.#indexText(path, new TextDecoder().decode(bytes));
+    const info = await Deno.lstat(absolute).catch(() => undefined);
+    if (!info?.isFile) return this.#store.removeFile(path);
+    if (text === undefined && info.size > MAX_FILE_BYTES) return this.#leaveOut(path, "tooLarge");
+    const bytes = text === undefined
+      ? await Deno.readFile(absolute).catch(() => new Uint8Array())
+      : new TextEncoder().encode(text);
+    const contentReason = skipReasonForContent(bytes);
+    if (contentReason) return this.#leaveOut(path, contentReason);
+    await this.#indexText(path, text ?? new TextDecoder().decode(bytes));
+  }
+
+  /** Drops a file the policy leaves out, in case an older version of it was indexed. */
+  #leaveOut(path: string, reason: SkipReason): void {
+    this.#skip(path, reason);
+    // A path outside the project was never indexed, and must not reach the store's queries.
+    if (reason !== "outside") this.#store.removeFile(path);
+    this.#log.debug(`Not indexed: ${path} (${reason})`);
   }
 
   async #indexText(path: string, text: string): Promise<void> {
@@ -185,8 +248,15 @@ export class Indexer {
     // (vscode-jsonrpc, 196 chunks, 2 threads: 8.2 s one by one, 8.7 s by 4, 10.6 s by 16).
     const vectors: Float32Array[] = [];
     for (const chunk of chunks) {
+      if (this.#stop.signal.aborted) return;
       vectors.push(...await this.#embedder.embed([`${path}\n${chunk.text}`]));
+      // Tokenizing and pooling run on this thread: requests get in between chunks.
+      await yieldToRequests();
     }
     this.#store.replaceFile(path, hash, chunks, vectors, outline?.definitions ?? []);
   }
+}
+
+function yieldToRequests(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }

@@ -8,6 +8,7 @@ import type { Logger } from "../log/mod.ts";
 import type { ContextSource } from "../pipeline.ts";
 import { type Embedder, IndexStore, Retriever } from "../retrieval/mod.ts";
 import { Indexer, type IndexProgress, type OutlineFinder } from "./indexer.ts";
+import { ProjectLock } from "./project_lock.ts";
 
 /** Chunks retrieval hands to the pipeline, before the token budget picks. */
 const RETRIEVED_CHUNKS = 8;
@@ -18,17 +19,50 @@ export class ProjectIndex {
   readonly indexer: Indexer;
   #store: IndexStore;
   #retriever: Retriever;
+  #lock: ProjectLock;
+  #log: Logger;
 
   constructor(
     root: string,
     store: IndexStore,
     embedder: Embedder,
-    options: { log: Logger; outline?: OutlineFinder },
+    options: { log: Logger; outline?: OutlineFinder; lock: ProjectLock },
   ) {
     this.root = root;
     this.#store = store;
+    this.#lock = options.lock;
+    this.#log = options.log;
+    store.writable = options.lock.held;
     this.indexer = new Indexer(root, store, embedder, options);
     this.#retriever = new Retriever(store, embedder);
+  }
+
+  /**
+   * Whether this process writes the index; when another sidecar on the same
+   * project does, this one reads what it writes.
+   */
+  get writer(): boolean {
+    return this.#lock.held;
+  }
+
+  /**
+   * Indexes the project in the background once this process holds its lock:
+   * at once, or when the sidecar holding it exits (then a walk catches up on
+   * whatever changed meanwhile).
+   */
+  start(): void {
+    if (!this.#lock.held) {
+      this.#log.info(`Another ast-complete process indexes ${this.root}: reading its index`);
+    }
+    this.#lock.whenHeld(() => {
+      this.#store.writable = true;
+      this.indexer.start();
+    });
+  }
+
+  /** Re-indexes one file if this process writes the index; a reader leaves it to the writer. */
+  reindex(absolutePath: string, text?: string): Promise<void> {
+    return this.#lock.held ? this.indexer.reindex(absolutePath, text) : Promise.resolve();
   }
 
   /** The project's name, shown to the model. */
@@ -42,10 +76,11 @@ export class ProjectIndex {
     ...await this.#retriever.search(query, { excludePath, limit: RETRIEVED_CHUNKS }),
   ];
 
-  /** Saves and closes the index. */
+  /** Stops indexing at the next chunk, saves and closes the index, and releases the lock. */
   async close(): Promise<void> {
-    await this.indexer.idle();
+    await this.indexer.close();
     await this.#store.close();
+    this.#lock.close();
   }
 }
 
@@ -85,7 +120,7 @@ export class Projects {
   open(root: string): void {
     if (this.#opened.has(root)) return;
     const opening = this.openNow(root).then((project) => {
-      project.indexer.start();
+      project.start();
       return project;
     });
     opening.catch((error: Error) => {
@@ -96,14 +131,20 @@ export class Projects {
     this.#opened.set(root, opening);
   }
 
-  /** Opens the index of `root` without starting to index it; throws when it cannot. */
+  /**
+   * Opens the index of `root` without starting to index it; throws when it cannot.
+   *
+   * @param root The project's real path (symlinks resolved).
+   */
   async openNow(root: string): Promise<ProjectIndex> {
     this.#embedder ??= this.#loadEmbedder();
     const embedder = await this.#embedder;
-    const store = await IndexStore.open(projectStateDir(this.#cacheDir, root), embedder.dimensions);
+    const stateDir = projectStateDir(this.#cacheDir, root);
+    const store = await IndexStore.open(stateDir, embedder.dimensions);
     const project = new ProjectIndex(root, store, embedder, {
       log: this.#log,
       outline: this.#outline,
+      lock: await ProjectLock.open(stateDir),
     });
     project.indexer.onChange(() => this.#notify());
     this.#ready.set(root, project);
@@ -116,9 +157,12 @@ export class Projects {
   }
 
   /** Index progress of a project, or "off" with the reason when it has none. */
-  progress(root: string): IndexProgress | { files: 0; chunks: 0; pending: 0; state: "off" } {
-    return this.#ready.get(root)?.indexer.progress() ??
-      { files: 0, chunks: 0, pending: 0, state: "off" };
+  progress(
+    root: string,
+  ): (IndexProgress & { readOnly?: true }) | { files: 0; chunks: 0; pending: 0; state: "off" } {
+    const project = this.#ready.get(root);
+    if (!project) return { files: 0, chunks: 0, pending: 0, state: "off" };
+    return { ...project.indexer.progress(), ...(project.writer ? {} : { readOnly: true }) };
   }
 
   /** Why project context is off, if it failed. */
@@ -126,9 +170,13 @@ export class Projects {
     return this.#error;
   }
 
-  /** Closes every open project. */
+  /** Stops indexing and closes every open project, including those still opening. */
   async close(): Promise<void> {
-    await Promise.all([...this.#ready.values()].map((project) => project.close()));
+    const opened = await Promise.all(
+      [...this.#opened.values()].map((opening) => opening.catch(() => undefined)),
+    );
+    const projects = new Set([...this.#ready.values(), ...opened]);
+    await Promise.all([...projects].map((project) => project?.close()));
   }
 
   #notify(): void {

@@ -15,6 +15,7 @@ import {
   type Token,
 } from "node-llama-cpp";
 import type { Logger } from "../log/mod.ts";
+import { checkGgufFile, ModelMissingError } from "../models/mod.ts";
 import {
   CHAT_SYSTEM_PROMPT,
   chatUserMessage,
@@ -85,6 +86,8 @@ export class Generator {
   #context: LlamaContext;
   #sequence: LlamaContextSequence;
   #queue: Promise<unknown> = Promise.resolve();
+  /** Aborted by dispose(): a generation in flight stops at its next batch or token. */
+  #closing = new AbortController();
   /** The model's `<|repo_name|>` and `<|file_sep|>` tokens, when it has both. */
   #repo?: { name: Token; fileSeparator: Token };
 
@@ -111,9 +114,10 @@ export class Generator {
   }
 
   /**
-   * Loads a GGUF model.
+   * Loads a GGUF model, once checkGgufFile finds it whole.
    *
-   * @throws Error with node-llama-cpp's reason when the file is not a loadable model.
+   * @throws ModelMissingError naming the file when it is missing, truncated or not GGUF.
+   * @throws Error naming the file, with node-llama-cpp's reason, when llama.cpp refuses it.
    */
   static async load(path: string, options: GeneratorOptions): Promise<Generator> {
     const log = options.log;
@@ -129,6 +133,7 @@ export class Generator {
       },
     });
     try {
+      await checkGgufFile(path, llama);
       const model = await llama.loadModel({ modelPath: path });
       const context = await model.createContext({
         contextSize: Math.min(options.contextSize, model.trainContextSize),
@@ -139,7 +144,8 @@ export class Generator {
       return new Generator(llama, model, context);
     } catch (error) {
       await llama.dispose();
-      throw error;
+      if (error instanceof ModelMissingError) throw error;
+      throw new Error(`Cannot load model ${path}: ${(error as Error).message}`, { cause: error });
     }
   }
 
@@ -150,7 +156,8 @@ export class Generator {
    * @throws CancelledError when the signal aborts.
    */
   generate(request: GenerateRequest): Promise<Generation> {
-    const run = this.#queue.then(() => this.#generateNow(request));
+    const signal = AbortSignal.any([request.signal, this.#closing.signal]);
+    const run = this.#queue.then(() => this.#generateNow({ ...request, signal }));
     this.#queue = run.catch(() => undefined);
     return run;
   }
@@ -282,8 +289,11 @@ export class Generator {
     return this.#model.tokenize(text).length;
   }
 
-  /** Frees the model and the native library. */
+  /** Stops the generation in flight, then frees the model and the native library. */
   async dispose(): Promise<void> {
+    this.#closing.abort();
+    // Freeing the context under a running evaluation fails inside node-llama-cpp.
+    await this.#queue;
     await this.#context.dispose();
     await this.#model.dispose();
     await this.#llama.dispose();

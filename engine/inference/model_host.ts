@@ -63,9 +63,8 @@ export class ModelHost {
       },
       (error: Error) => {
         this.#error = error.message;
-        this.#errorCode = error.name === "ModelMissingError"
-          ? ErrorCode.ModelMissing
-          : ErrorCode.InternalError;
+        // ModelMissingError is an EngineError: a missing, truncated or foreign file is ModelMissing.
+        this.#errorCode = error instanceof EngineError ? error.code : ErrorCode.InternalError;
         this.#log.error(`Model failed to load: ${error.message}`);
         this.#setState("error");
       },

@@ -3,4 +3,11 @@
  *
  * @module
  */
-export { type FeedbackEvent, FeedbackLog, projectStateDir } from "./feedback_log.ts";
+export {
+  FEEDBACK_FIELD_CAPS,
+  FEEDBACK_LOG_MAX_BYTES,
+  type FeedbackEvent,
+  FeedbackLog,
+  projectStateDir,
+  type TruncatableField,
+} from "./feedback_log.ts";

@@ -60,10 +60,15 @@ export function startLspServer(options: LspOptions): LspServer {
   let shutDown = false;
   let progressSupported = false;
 
-  connection.onInitialize((params) => {
+  connection.onInitialize(async (params) => {
     const folder = params.workspaceFolders?.[0]?.uri ?? params.rootUri ?? undefined;
     const root = folder ? pathOf(folder) : params.rootPath ?? undefined;
-    if (root) session.initialize({ workspaceRoot: root, client: params.clientInfo });
+    // A workspace that may not be indexed ("/", the home folder) still gets completions.
+    if (root) {
+      await session.initialize({ workspaceRoot: root, client: params.clientInfo }).catch((
+        error: Error,
+      ) => log.warn(`Completing without the project: ${error.message}`));
+    }
     progressSupported = params.capabilities.window?.workDoneProgress === true;
     return {
       capabilities: {

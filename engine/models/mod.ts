@@ -5,17 +5,16 @@
  */
 import { findModel, readModelsLock } from "./lock.ts";
 import { join } from "node:path";
+import { ModelMissingError } from "./errors.ts";
+import { checkGgufHeader } from "./gguf_file.ts";
 import { checkModelFile, modelsDir } from "./store.ts";
 
 export { findModel, readModelsLock } from "./lock.ts";
 export type { LockedModel, ModelsLock, ModelSource } from "./lock.ts";
 export { checkModelFile, modelPath, sha256File } from "./store.ts";
 export { pullModel } from "./pull.ts";
-
-/** A model that cannot be used: missing or corrupt. The message names the fix. */
-export class ModelMissingError extends Error {
-  override name = "ModelMissingError";
-}
+export { ModelMissingError } from "./errors.ts";
+export { checkGgufFile, checkGgufHeader } from "./gguf_file.ts";
 
 /** A generator model ready to load. */
 export interface ResolvedModel {
@@ -25,9 +24,12 @@ export interface ResolvedModel {
 
 /**
  * Finds the file for a model named in the configuration: a name in models.lock,
- * or a path to a .gguf file the user brings.
+ * or a path to a .gguf file the user brings. A pinned model's size is checked
+ * against its pin, with a full sha256 the first time (see checkModelFile); a
+ * file the user brings must start like a GGUF model (the generator checks the
+ * rest when it loads it, see checkGgufFile).
  *
- * @throws ModelMissingError when the file is missing or fails verification.
+ * @throws ModelMissingError naming the file, the problem and the fix.
  */
 export async function resolveModel(
   cacheDir: string,
@@ -35,11 +37,7 @@ export async function resolveModel(
   name: string,
 ): Promise<ResolvedModel> {
   if (name.endsWith(".gguf")) {
-    try {
-      await Deno.stat(name);
-    } catch {
-      throw new ModelMissingError(`Model file not found: ${name}`);
-    }
+    await checkGgufHeader(name);
     return { name, path: name };
   }
   const model = findModel(await readModelsLock(lockPath), name);

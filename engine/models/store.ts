@@ -41,7 +41,10 @@ export async function sha256File(
 export interface ModelFileCheck {
   state: "present" | "missing" | "corrupt";
   path: string;
-  /** For "corrupt": what is wrong. */
+  /**
+   * For "corrupt": what is wrong, as the rest of a sentence that starts with
+   * the path ("is truncated: 1234 of 491400064 bytes").
+   */
   detail?: string;
 }
 
@@ -69,11 +72,8 @@ export async function checkModelFile(
     return { state: "missing", path };
   }
   if (stat.size !== model.size) {
-    return {
-      state: "corrupt",
-      path,
-      detail: `size is ${stat.size} bytes, expected ${model.size}`,
-    };
+    const how = stat.size < model.size ? "truncated" : "larger than its pin";
+    return { state: "corrupt", path, detail: `is ${how}: ${stat.size} of ${model.size} bytes` };
   }
   const mtimeMs = stat.mtime?.getTime() ?? 0;
   const stampPath = `${path}.verified`;
@@ -91,7 +91,7 @@ export async function checkModelFile(
     return {
       state: "corrupt",
       path,
-      detail: `sha256 is ${digest}, expected ${model.sha256}`,
+      detail: `does not match its pin: sha256 is ${digest}, expected ${model.sha256}`,
     };
   }
   const stamp: VerifiedStamp = { sha256: digest, size: stat.size, mtimeMs };

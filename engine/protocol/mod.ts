@@ -51,7 +51,13 @@ export namespace InitializeRequest {
   export const method = "initialize";
   /** Parameters of `initialize`. */
   export interface Params {
-    /** Absolute path of the project the client works in. */
+    /**
+     * Absolute path of the project the client works in. Judged by its real
+     * path: never "/" or the home folder; under a root the sidecar was
+     * started for (`--workspace`, `--allow-root`) when it has any, else a
+     * project root (a folder with .git, package.json, Cargo.toml,
+     * pyproject.toml, go.mod, ...). Refused with WorkspaceNotAllowed.
+     */
     workspaceRoot: string;
     /** Who the client is, for the logs. */
     client?: ClientInfo;
@@ -80,17 +86,68 @@ export namespace StatusRequest {
     state: ServerState;
     /** The models and whether they are loaded. */
     models: ModelInfo[];
-    /** The project index; empty until indexing exists. */
+    /** The client's project index. */
     index: {
+      /** Files and chunks indexed. */
       files: number;
       chunks: number;
+      /** Files waiting to be indexed (the walk, saves, changes on disk). */
       pending: number;
+      /** "off" when the client has no project or its index failed (see `error`). */
       state: "idle" | "indexing" | "off";
+      /**
+       * Files and folders left out by the last walk and the saves since, by
+       * reason: "ignored" (.gitignore, default ignores), "secret" (.env*,
+       * *.pem, id_rsa*, a private key inside, ...), "tooLarge" (over
+       * `limits.maxIndexedFileBytes`), "binary", "unknownLanguage" (a save
+       * of a file that is not code), "symlink", "outside" (not under the
+       * workspace).
+       */
+      skipped?: Partial<Record<IndexSkipReason, number>>;
+      /** The last file left out, and why. */
+      lastSkipped?: { path: string; reason: IndexSkipReason };
+      /** True when another sidecar on the same project writes the index and this one reads it. */
+      readOnly?: boolean;
+    };
+    /** The client's open buffers: how many, and their total UTF-16 length. */
+    documents: { documents: number; chars: number };
+    /** Socket connections open now. */
+    connections: number;
+    /** Bounds on client input, enforced while reading (see docs/protocol.md). */
+    limits: {
+      /** Largest message (its Content-Length); a larger one closes the connection. */
+      maxFrameBytes: number;
+      /** Largest document, in UTF-8 bytes: a larger one is refused with DocumentTooLarge. */
+      maxDocumentBytes: number;
+      /** Open documents per client; past it the least recently synced is forgotten. */
+      maxOpenDocuments: number;
+      /** Total UTF-16 length of a client's open documents; past it the least recent go. */
+      maxOpenDocumentChars: number;
+      /** Connections at once; more are closed on arrival. */
+      maxConnections: number;
+      /** A new connection must send a whole message within this many ms. */
+      firstMessageMs: number;
+      /** A message that has begun must arrive whole within this many ms. */
+      frameMs: number;
+      /** Larger files are not indexed. */
+      maxIndexedFileBytes: number;
     };
     /** Why the state is "error", with what to do about it. */
     error?: string;
+    /** Why the last `feedback` could not be recorded (e.g. a read-only cache), until one is. */
+    feedbackError?: string;
   }
 }
+
+/** Why a file is not indexed (see `StatusRequest.Result.index.skipped`). */
+export type IndexSkipReason =
+  | "ignored"
+  | "secret"
+  | "tooLarge"
+  | "binary"
+  | "unknownLanguage"
+  | "symlink"
+  | "outside";
 
 /** `status/changed`: pushed to every connection when the status changes. */
 export namespace StatusChangedNotification {
@@ -226,6 +283,8 @@ export const ErrorCode = {
   ModelMissing: -32003,
   /** The document is larger than the sidecar will read. */
   DocumentTooLarge: -32004,
-  /** The workspace is outside the allowed root. */
+  /** The workspace may not be one: "/", the home folder, outside the allowed roots, no project. */
   WorkspaceNotAllowed: -32005,
+  /** The sidecar cannot write its state under the cache (the message names the file and why). */
+  StateUnwritable: -32006,
 } as const;

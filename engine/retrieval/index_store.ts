@@ -5,7 +5,10 @@
  * mid-write leaves the previous state. The usearch file is written to a
  * temporary name and renamed, with its sha256 and size recorded beside it; it
  * is loaded only when both still match (usearch aborts the process on a torn
- * file), and rebuilt from SQLite otherwise.
+ * file), and rebuilt from SQLite otherwise. Several processes may open one
+ * store: only the one allowed to write (see `writable`) saves vectors; the
+ * others reload them when the writer saved newer ones. Everything it writes
+ * is private to the user (0600 files in a 0700 folder).
  */
 import { DatabaseSync } from "node:sqlite";
 import { createHash } from "node:crypto";
@@ -13,6 +16,7 @@ import { join } from "node:path";
 import { Index, MetricKind, ScalarKind } from "usearch";
 import type { Chunk } from "./chunker.ts";
 import { codeTerms } from "./terms.ts";
+import { makePrivateDir, makePrivateFiles } from "../config/mod.ts";
 
 /** A chunk with its id in the store. */
 export interface StoredChunk extends Chunk {
@@ -32,7 +36,14 @@ export interface Hit {
   score: number;
 }
 
+/** How long a write waits for another process's transaction before it fails. */
+const BUSY_TIMEOUT_MS = 10_000;
+
+/** How often a reader checks whether the writer saved newer vectors. */
+const VECTORS_RECHECK_MS = 1000;
+
 const SCHEMA = `
+  PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS};
   PRAGMA journal_mode = WAL;
   CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, hash TEXT NOT NULL);
   CREATE TABLE IF NOT EXISTS chunks (
@@ -73,6 +84,11 @@ export class IndexStore {
   #vectorsPath: string;
   #dimensions: number;
   #vectorsDirty = false;
+  /** Modification time of the saved vectors this process has loaded or written. */
+  #vectorsMtime?: number;
+  #vectorsCheckedAt = 0;
+  /** Whether this process may save the vector index; readers only reload it. */
+  writable = true;
 
   private constructor(dir: string, dimensions: number) {
     this.#db = new DatabaseSync(join(dir, "index.sqlite"));
@@ -85,7 +101,11 @@ export class IndexStore {
 
   /** Opens (or creates) the index in `dir`. */
   static async open(dir: string, dimensions: number): Promise<IndexStore> {
-    await Deno.mkdir(dir, { recursive: true });
+    await makePrivateDir(dir);
+    // SQLite gives its -wal and -shm files the database's mode: create it private first.
+    await (await Deno.open(join(dir, "index.sqlite"), { create: true, write: true, mode: 0o600 }))
+      .close();
+    await makePrivateFiles(dir);
     return new IndexStore(dir, dimensions);
   }
 
@@ -104,8 +124,10 @@ export class IndexStore {
   /** Loads the saved vectors when they are intact and current, else rebuilds them from SQLite. */
   #loadVectors(): void {
     const count = this.counts().chunks;
+    const mtime = this.#savedVectorsMtime();
     if (this.#savedVectorsValid(count)) {
       this.#vectors.load(this.#vectorsPath);
+      this.#vectorsMtime = mtime;
       if (this.#vectors.size() === count) return;
       this.#vectors = this.#newVectorIndex();
     }
@@ -117,11 +139,33 @@ export class IndexStore {
     this.#vectorsDirty = rows.length > 0;
   }
 
-  #savedVectorsValid(count: number): boolean {
+  #savedVectorsMtime(): number | undefined {
+    try {
+      return Deno.statSync(`${this.#vectorsPath}.json`).mtime?.getTime();
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** A reader picks up the vectors the writing process saved since it last looked. */
+  #reloadVectorsIfNewer(): void {
+    if (this.writable || performance.now() - this.#vectorsCheckedAt < VECTORS_RECHECK_MS) return;
+    this.#vectorsCheckedAt = performance.now();
+    const mtime = this.#savedVectorsMtime();
+    if (mtime === undefined || mtime === this.#vectorsMtime) return;
+    // The writer may have added chunks since it saved: ids not in SQLite are dropped by chunks().
+    if (!this.#savedVectorsValid()) return;
+    this.#vectors = this.#newVectorIndex();
+    this.#vectors.load(this.#vectorsPath);
+    this.#vectorsMtime = mtime;
+  }
+
+  /** Whether the saved vectors are whole, and when `count` is given, hold that many. */
+  #savedVectorsValid(count?: number): boolean {
     try {
       const meta = JSON.parse(Deno.readTextFileSync(`${this.#vectorsPath}.json`)) as VectorsMeta;
       const bytes = Deno.readFileSync(this.#vectorsPath);
-      return meta.count === count && meta.size === bytes.length &&
+      return (count === undefined || meta.count === count) && meta.size === bytes.length &&
         meta.sha256 === createHash("sha256").update(bytes).digest("hex");
     } catch {
       return false;
@@ -278,18 +322,26 @@ export class IndexStore {
    * place, then its sha256, size and count beside it.
    */
   async saveVectors(): Promise<void> {
-    if (!this.#vectorsDirty) return;
-    const temporary = `${this.#vectorsPath}.tmp`;
-    this.#vectors.save(temporary);
-    const bytes = await Deno.readFile(temporary);
-    const meta: VectorsMeta = {
-      sha256: createHash("sha256").update(bytes).digest("hex"),
-      size: bytes.length,
-      count: this.#vectors.size(),
-    };
-    await Deno.rename(temporary, this.#vectorsPath);
-    await Deno.writeTextFile(`${this.#vectorsPath}.json.tmp`, JSON.stringify(meta));
-    await Deno.rename(`${this.#vectorsPath}.json.tmp`, `${this.#vectorsPath}.json`);
+    if (!this.#vectorsDirty || !this.writable) return;
+    // Names no other process or earlier crash can share.
+    const temporary = `${this.#vectorsPath}.${Deno.pid}-${crypto.randomUUID()}.tmp`;
+    try {
+      this.#vectors.save(temporary);
+      await Deno.chmod(temporary, 0o600);
+      const bytes = await Deno.readFile(temporary);
+      const meta: VectorsMeta = {
+        sha256: createHash("sha256").update(bytes).digest("hex"),
+        size: bytes.length,
+        count: this.#vectors.size(),
+      };
+      await Deno.rename(temporary, this.#vectorsPath);
+      await Deno.writeTextFile(`${temporary}.json`, JSON.stringify(meta), { mode: 0o600 });
+      await Deno.rename(`${temporary}.json`, `${this.#vectorsPath}.json`);
+    } finally {
+      await Deno.remove(temporary).catch(() => undefined);
+      await Deno.remove(`${temporary}.json`).catch(() => undefined);
+    }
+    this.#vectorsMtime = this.#savedVectorsMtime();
     this.#vectorsDirty = false;
   }
 
@@ -327,6 +379,7 @@ export class IndexStore {
 
   /** Chunks nearest the vector, by cosine similarity. */
   vectorSearch(vector: Float32Array, limit: number): Hit[] {
+    this.#reloadVectorsIfNewer();
     if (this.#vectors.size() === 0) return [];
     const matches = this.#vectors.search(vector, limit, 1);
     return [...matches.keys].map((key, index) => ({

@@ -3,7 +3,8 @@
  * suggestions it was shown, with the request handlers that use them. The
  * transport (rpc_server.ts) only wires methods to these handlers.
  */
-import { isAbsolute, relative, resolve } from "node:path";
+import { isAbsolute, relative } from "node:path";
+import type { Limits } from "../config/mod.ts";
 import { DocumentStore, languageOf, pathOf } from "../documents/mod.ts";
 import { FeedbackLog, projectStateDir } from "../learning/mod.ts";
 import type { Logger } from "../log/mod.ts";
@@ -25,6 +26,7 @@ import {
   requiredPosition,
   requiredString,
 } from "./validate.ts";
+import { checkWorkspaceRoot } from "./workspace_root.ts";
 
 /** What every session shares. */
 export interface SessionOptions {
@@ -32,10 +34,17 @@ export interface SessionOptions {
   log: Logger;
   pipeline: CompletionPipeline;
   projects: Projects;
-  /** When set, clients may only work under this directory. */
-  allowedRoot?: string;
+  /**
+   * Real paths clients may work under (`--workspace`, `--allow-root`); when
+   * empty, any project root (a folder with a marker such as .git) but "/"
+   * and the home folder.
+   */
+  allowedRoots: string[];
   /** Workspace used by clients that never call `initialize`. */
   defaultWorkspace: string;
+  /** Largest document, in UTF-8 bytes. */
+  maxDocumentBytes: number;
+  limits: Limits;
 }
 
 /** Suggestions remembered per session so feedback can refer to them. */
@@ -50,19 +59,27 @@ interface Shown {
 /** A client's state and its request handlers. */
 export class ClientSession {
   #options: SessionOptions;
-  #documents = new DocumentStore();
+  #documents: DocumentStore;
   #shown = new Map<string, Shown>();
   #workspace: string;
   #feedbackLog: FeedbackLog;
 
   constructor(options: SessionOptions) {
     this.#options = options;
+    this.#documents = new DocumentStore({
+      maxDocumentBytes: options.maxDocumentBytes,
+      maxOpenDocuments: options.limits.maxOpenDocuments,
+      maxOpenDocumentChars: options.limits.maxOpenDocumentChars,
+    });
     this.#workspace = options.defaultWorkspace;
     this.#feedbackLog = new FeedbackLog(projectStateDir(options.cacheDir, this.#workspace));
   }
 
-  /** `initialize`: sets the workspace, which must lie under the allowed root. */
-  initialize(raw: unknown): void {
+  /**
+   * `initialize`: sets the workspace, by its real path, once it is allowed
+   * (see checkWorkspaceRoot), and starts indexing it.
+   */
+  async initialize(raw: unknown): Promise<void> {
     const params = paramsObject(raw);
     const root = requiredString(params, "workspaceRoot");
     if (!isAbsolute(root)) {
@@ -71,14 +88,7 @@ export class ClientSession {
         `Invalid params: "workspaceRoot" must be an absolute path`,
       );
     }
-    const allowed = this.#options.allowedRoot;
-    if (allowed && relative(allowed, resolve(root)).startsWith("..")) {
-      throw new EngineError(
-        ErrorCode.WorkspaceNotAllowed,
-        `Workspace not allowed: ${root} is outside ${allowed}, the root this sidecar was started for`,
-      );
-    }
-    this.#workspace = resolve(root);
+    this.#workspace = await checkWorkspaceRoot(root, this.#options.allowedRoots);
     this.#feedbackLog = new FeedbackLog(projectStateDir(this.#options.cacheDir, this.#workspace));
     this.#options.projects.open(this.#workspace);
     const client = params.client as InitializeRequest.Params["client"];
@@ -91,15 +101,33 @@ export class ClientSession {
     return this.#options.projects.progress(this.#workspace);
   }
 
-  /** `document/didSave`: keeps the text and re-indexes the file in the background. */
+  /**
+   * `document/didSave`: keeps the text and re-indexes the file in the
+   * background, if the walk would index it (see engine/indexer/walker.ts).
+   */
   saveDocument(raw: unknown): void {
-    this.syncDocument(raw);
     const uri = requiredString(paramsObject(raw), "uri");
-    const text = this.#documents.get(uri)?.text;
     const project = this.#options.projects.get(this.#workspace);
-    project?.indexer.reindex(pathOf(uri), text).catch((error) =>
-      this.#options.log.warn(`Re-index of ${uri} failed: ${error.message}`)
-    );
+    // The text of a file the walk would skip (too large, binary) still goes to the indexer,
+    // which counts why it is left out; the buffer store refuses it after.
+    const text = optionalString(paramsObject(raw), "text") ?? this.#documents.get(uri)?.text;
+    const path = pathOf(uri);
+    if (isAbsolute(path)) {
+      project?.reindex(path, text).catch((error) =>
+        this.#options.log.warn(`Re-index of ${uri} failed: ${error.message}`)
+      );
+    }
+    this.syncDocument(raw);
+  }
+
+  /** Why the last feedback could not be recorded (e.g. a read-only cache), until one is. */
+  feedbackError(): string | undefined {
+    return this.#feedbackLog.lastError?.message;
+  }
+
+  /** How many buffers this client has open, and their total length, for `status`. */
+  documents(): { documents: number; chars: number } {
+    return this.#documents.size();
   }
 
   /** `index/rebuild`: walks the project again; unchanged files cost a hash each. */
@@ -144,6 +172,8 @@ export class ClientSession {
     const position = requiredPosition(params, "position");
     const held = this.#documents.get(uri);
     const text = optionalString(params, "text") ?? held?.text;
+    const refusal = this.#documents.refusal(uri);
+    if (text === undefined && refusal) throw new EngineError(ErrorCode.DocumentTooLarge, refusal);
     if (text === undefined) {
       throw new EngineError(
         ErrorCode.UnknownDocument,

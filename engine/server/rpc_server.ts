@@ -14,7 +14,7 @@ import {
   SocketMessageWriter,
 } from "vscode-jsonrpc/node";
 import type { ModelHost } from "../inference/mod.ts";
-import type { Logger } from "../log/mod.ts";
+import { MAX_FILE_BYTES } from "../indexer/mod.ts";
 import {
   CompleteRequest,
   DocumentNotification,
@@ -29,6 +29,8 @@ import {
 } from "../protocol/mod.ts";
 import { ClientSession, type SessionOptions } from "./client_session.ts";
 import { requestFailure, withCancellation } from "./failures.ts";
+import { guardFrames } from "./frame_guard.ts";
+import { optionalParamsObject } from "./validate.ts";
 
 /** What the server is built from. */
 export interface RpcServerOptions extends SessionOptions {
@@ -102,12 +104,26 @@ export class RpcServer {
       state: models.state,
       models: this.#options.describeModels(),
       index: session.indexProgress(),
+      documents: session.documents(),
+      connections: this.#connections.size,
+      limits: {
+        ...this.#options.limits,
+        maxDocumentBytes: this.#options.maxDocumentBytes,
+        maxIndexedFileBytes: MAX_FILE_BYTES,
+      },
       ...(error ? { error } : {}),
+      ...(session.feedbackError() ? { feedbackError: session.feedbackError() } : {}),
     };
   }
 
   #accept(socket: Socket): void {
-    const { log } = this.#options;
+    const { log, limits } = this.#options;
+    if (this.#connections.size >= limits.maxConnections) {
+      log.warn(`Refused a connection: ${limits.maxConnections} are open already`);
+      socket.destroy();
+      return;
+    }
+    guardFrames(socket, limits, (reason) => log.warn(`Closed a connection: ${reason}`));
     const writer = new SocketMessageWriter(socket);
     const connection = createMessageConnection(new SocketMessageReader(socket), writer);
     const session = new ClientSession(this.#options);
@@ -121,77 +137,74 @@ export class RpcServer {
         error: { code: ErrorCode.ParseError, message: `Parse error: ${error.message}` },
       } as ResponseMessage).catch(() => undefined);
     });
+    // A client that goes away takes its requests with it: no model time for answers nobody reads.
+    const gone = new AbortController();
     connection.onClose(() => {
+      gone.abort();
       this.#connections.delete(connection);
       connection.dispose();
     });
 
-    connection.onRequest(
-      InitializeRequest.method,
-      handled(log, (params) => {
-        session.initialize(params);
+    const requests: Record<string, (params: unknown, token: CancellationToken) => unknown> = {
+      [InitializeRequest.method]: async (params) => {
+        await session.initialize(params);
         return {
           server: { name: this.#options.name, version: this.#options.version },
           models: this.#options.describeModels(),
           languages: this.#options.languages,
         } satisfies InitializeRequest.Result;
-      }),
-    );
-    connection.onRequest(StatusRequest.method, handled(log, () => this.#status(session)));
-    const notification =
-      (handler: (params: unknown) => void | Promise<void>) => (params: unknown) => {
-        const ignored = (error: Error) => log.warn(`Ignored notification: ${error.message}`);
-        try {
-          handler(params)?.catch(ignored);
-        } catch (error) {
-          ignored(error as Error);
-        }
-      };
-    const sync = notification((params) => session.syncDocument(params));
-    connection.onNotification(DocumentNotification.didOpen, sync);
-    connection.onNotification(DocumentNotification.didChange, sync);
-    connection.onNotification(
-      DocumentNotification.didSave,
-      notification((params) => session.saveDocument(params)),
-    );
-    connection.onNotification(
-      DocumentNotification.didClose,
-      notification((params) => session.closeDocument(params)),
-    );
-    connection.onRequest(
-      CompleteRequest.method,
-      handled(
-        log,
-        (params, token) => withCancellation(token, (signal) => session.complete(params, signal)),
-      ),
-    );
-    connection.onRequest(
-      FeedbackRequest.method,
-      handled(log, (params) => session.feedback(params)),
-    );
-    connection.onRequest(IndexRebuildRequest.method, handled(log, () => session.rebuildIndex()));
-    connection.onRequest(ShutdownRequest.method, () => {
-      // Answer first; the listeners stop the process once the reply is out.
-      setTimeout(() => this.#shutdownListeners.forEach((listener) => listener()), 0);
-      return {};
+      },
+      [StatusRequest.method]: (params) => {
+        optionalParamsObject(params);
+        return this.#status(session);
+      },
+      [CompleteRequest.method]: (params, token) =>
+        withCancellation(
+          token,
+          (signal) => session.complete(params, AbortSignal.any([signal, gone.signal])),
+        ),
+      [FeedbackRequest.method]: (params) => session.feedback(params),
+      [IndexRebuildRequest.method]: (params) => {
+        optionalParamsObject(params);
+        return session.rebuildIndex();
+      },
+      [ShutdownRequest.method]: (params) => {
+        optionalParamsObject(params);
+        // Answer first; the listeners stop the process once the reply is out.
+        setTimeout(() => this.#shutdownListeners.forEach((listener) => listener()), 0);
+        return {};
+      },
+    };
+    const notifications: Record<string, (params: unknown) => void | Promise<void>> = {
+      [DocumentNotification.didOpen]: (params) => session.syncDocument(params),
+      [DocumentNotification.didChange]: (params) => session.syncDocument(params),
+      [DocumentNotification.didSave]: (params) => session.saveDocument(params),
+      [DocumentNotification.didClose]: (params) => session.closeDocument(params),
+    };
+    // Star handlers see params as sent: a method's own handler would get an array spread.
+    connection.onRequest(async (method, params, token) => {
+      const handler = Object.hasOwn(requests, method) ? requests[method] : undefined;
+      if (!handler) {
+        return new ResponseError(ErrorCode.MethodNotFound, `Method not found: ${method}`);
+      }
+      try {
+        return await handler(params, token);
+      } catch (error) {
+        const { code, message } = requestFailure(error, log);
+        return new ResponseError(code, message);
+      }
+    });
+    connection.onNotification(async (method, params) => {
+      const handler = Object.hasOwn(notifications, method) ? notifications[method] : undefined;
+      if (!handler) return; // Unknown notifications are ignored, as JSON-RPC says.
+      try {
+        await handler(params);
+      } catch (error) {
+        log.warn(`Ignored ${method}: ${(error as Error).message}`);
+      }
     });
 
     this.#connections.set(connection, session);
     connection.listen();
   }
-}
-
-/** Wraps a handler so every failure becomes a JSON-RPC error (see requestFailure). */
-function handled<R>(
-  log: Logger,
-  handler: (params: unknown, token: CancellationToken) => R | Promise<R>,
-): (params: unknown, token: CancellationToken) => Promise<R | ResponseError<void>> {
-  return async (params, token) => {
-    try {
-      return await handler(params, token);
-    } catch (error) {
-      const { code, message } = requestFailure(error, log);
-      return new ResponseError(code, message);
-    }
-  };
 }

@@ -6,12 +6,25 @@ function invalid(message: string): EngineError {
   return new EngineError(ErrorCode.InvalidParams, `Invalid params: ${message}`);
 }
 
-/** The params object itself. */
+/**
+ * The params object itself. An array is refused: the protocol names every
+ * field, and vscode-jsonrpc would spread an array into a per-method
+ * handler's arguments, the cancellation token among them.
+ */
 export function paramsObject(params: unknown): Record<string, unknown> {
   if (typeof params !== "object" || params === null || Array.isArray(params)) {
     throw invalid("expected an object");
   }
   return params as Record<string, unknown>;
+}
+
+/**
+ * The params of a method that takes none (`status`, `index/rebuild`,
+ * `shutdown`): absent, or an object whose fields are ignored; an array is
+ * refused as everywhere else.
+ */
+export function optionalParamsObject(params: unknown): Record<string, unknown> {
+  return params === undefined ? {} : paramsObject(params);
 }
 
 /** A required string field. */

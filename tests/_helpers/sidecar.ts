@@ -3,6 +3,7 @@
  * talk to it with vscode-jsonrpc over its Unix socket.
  */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import type { Socket } from "node:net";
 import { join } from "node:path";
 import {
@@ -10,6 +11,8 @@ import {
   type MessageConnection,
   SocketMessageReader,
   SocketMessageWriter,
+  StreamMessageReader,
+  StreamMessageWriter,
 } from "vscode-jsonrpc/node";
 import { connectWithRetry as retryConnect } from "../../adapters/vscode/src/launch.ts";
 import { modelsDir } from "../../engine/models/store.ts";
@@ -58,6 +61,8 @@ export async function spawnSidecar(
     workspace?: string;
     cacheDir?: string;
     env?: { XDG_RUNTIME_DIR: string };
+    /** More flags, e.g. `--allow-root DIR`. */
+    args?: string[];
   } = {},
 ): Promise<SpawnedSidecar> {
   const runtimeDir = options.env?.XDG_RUNTIME_DIR ??
@@ -66,6 +71,7 @@ export async function spawnSidecar(
   const args = await taskArgs("start");
   if (options.model) args.push("--model", options.model);
   if (options.workspace) args.push("--workspace", options.workspace);
+  args.push(...options.args ?? []);
   const child = new Deno.Command(Deno.execPath(), {
     args,
     cwd: ROOT,
@@ -152,4 +158,48 @@ export async function shutdown(
   connection.dispose();
   const { code } = await sidecar.child.status;
   return code;
+}
+
+/**
+ * Spawns `main.ts lsp` as the `lsp` task does, with the HTTP endpoint on a
+ * free port. The endpoint's token comes from `token` when given, else from
+ * the token file this cache gets, never from the caller's environment.
+ */
+export async function spawnLsp(workspace: string, cacheDir: string, token = "") {
+  const child = spawn(Deno.execPath(), [
+    ...await taskArgs("lsp"),
+    "--workspace",
+    workspace,
+    "--http-port",
+    "0",
+  ], {
+    cwd: ROOT,
+    env: {
+      ...Deno.env.toObject(),
+      AST_COMPLETE_CACHE_DIR: cacheDir,
+      AST_COMPLETE_HTTP_TOKEN: token,
+      NO_COLOR: "1",
+    },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let stderr = "";
+  const url = Promise.withResolvers<string>();
+  child.stderr.on("data", (chunk) => {
+    stderr += chunk;
+    const found = /OpenAI-compatible endpoint on (http:\S+)\/completions/.exec(stderr);
+    if (found) url.resolve(found[1]);
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+  const writer = new StreamMessageWriter(child.stdin);
+  const connection: MessageConnection = createMessageConnection(
+    new StreamMessageReader(child.stdout),
+    writer,
+  );
+  return { child, connection, writer, url: url.promise, exited, stderr: () => stderr };
+}
+
+/** Resident memory of a process, in MB (read with `cat`: Deno reads /proc only with -A). */
+export async function rssMb(pid: number): Promise<number> {
+  const { stdout } = await new Deno.Command("cat", { args: [`/proc/${pid}/status`] }).output();
+  return Number(/VmRSS:\s+(\d+)/.exec(new TextDecoder().decode(stdout))![1]) / 1024;
 }

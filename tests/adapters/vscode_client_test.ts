@@ -5,6 +5,7 @@
  * (completion, feedback on disk, restart after a kill, no orphan at stop).
  */
 import assert from "node:assert/strict";
+import { loadConfig } from "../../engine/config/mod.ts";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { FeedbackTracker } from "../../adapters/vscode/src/feedback.ts";
@@ -174,6 +175,9 @@ Deno.test("status bar words for each state", () => {
       state,
       models: [{ role: "generator", name: "qwen", loaded: state === "ready" }],
       index: { files, chunks: 100, pending, state: index },
+      documents: { documents: 1, chars: 100 },
+      connections: 1,
+      limits: { ...loadConfig().limits, maxDocumentBytes: 1 << 20, maxIndexedFileBytes: 1 << 19 },
     },
   });
   assert.equal(

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { DocumentStore, languageOf, offsetAt, pathOf } from "../../engine/documents/mod.ts";
 import { ErrorCode } from "../../engine/protocol/mod.ts";
+import { EngineError } from "../../engine/protocol/errors.ts";
 
 Deno.test("offsetAt() maps line and character to an offset", () => {
   const text = "ab\ncde\n";
@@ -34,11 +35,40 @@ Deno.test("pathOf() decodes file URIs and leaves other URIs alone", () => {
   assert.equal(pathOf("untitled:Untitled-1"), "untitled:Untitled-1");
 });
 
+const LIMITS = { maxDocumentBytes: 1000, maxOpenDocuments: 3, maxOpenDocumentChars: 100 };
+
 Deno.test("DocumentStore.set() ignores versions older than the one held", () => {
-  const store = new DocumentStore();
+  const store = new DocumentStore(LIMITS);
   store.set({ uri: "u", languageId: "python", version: 2, text: "new" });
   store.set({ uri: "u", languageId: "python", version: 1, text: "old" });
   assert.equal(store.get("u")?.text, "new");
   store.delete("u");
   assert.equal(store.get("u"), undefined);
+});
+
+Deno.test("DocumentStore.set() refuses a document over the size limit and remembers why", () => {
+  const store = new DocumentStore(LIMITS);
+  store.set({ uri: "u", languageId: "python", version: 1, text: "small" });
+  assert.throws(
+    () => store.set({ uri: "u", languageId: "python", version: 2, text: "é".repeat(600) }),
+    (error: unknown) =>
+      error instanceof EngineError && error.code === ErrorCode.DocumentTooLarge &&
+      /^Document too large/.test(error.message),
+  );
+  assert.equal(store.get("u"), undefined, "the older text is not kept as if it were current");
+  assert.match(store.refusal("u") ?? "", /Document too large/);
+  store.set({ uri: "u", languageId: "python", version: 3, text: "small again" });
+  assert.equal(store.refusal("u"), undefined);
+});
+
+Deno.test("DocumentStore.set() forgets the least recently synced past the count and size limits", () => {
+  const store = new DocumentStore(LIMITS);
+  for (const uri of ["a", "b", "c"]) store.set({ uri, languageId: "go", version: 0, text: "x" });
+  store.set({ uri: "a", languageId: "go", version: 1, text: "xx" }); // a is now the newest
+  store.set({ uri: "d", languageId: "go", version: 0, text: "x" });
+  assert.equal(store.get("b"), undefined, "b was the least recently synced");
+  assert.deepEqual(["a", "c", "d"].map((uri) => store.get(uri) !== undefined), [true, true, true]);
+  store.set({ uri: "e", languageId: "go", version: 0, text: "y".repeat(99) });
+  assert.deepEqual(store.size(), { documents: 2, chars: 100 }, "100 characters held at most");
+  assert.ok(store.get("e") && store.get("d"), "the newest stay");
 });

@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { CancelledError, Generator } from "../../engine/inference/mod.ts";
 import { createLogger } from "../../engine/log/mod.ts";
-import { CHATML_TEMPLATE, writeTinyModel } from "../_helpers/gguf_writer.ts";
+import { ModelMissingError } from "../../engine/models/mod.ts";
+import { CHATML_TEMPLATE, tinyLlamaGguf, writeTinyModel } from "../_helpers/gguf_writer.ts";
 
 const log = createLogger("test", "error");
 const options = { threads: 1, contextSize: 512, gpu: false as const, log };
@@ -31,9 +32,23 @@ Deno.test("Generator.load() picks FIM for a model with FIM tokens", async () => 
       ...request,
       signal: new AbortController().signal,
     });
-    assert.equal(typeof generation.text, "string");
     // <|fim_prefix|> + prefix + <|fim_suffix|> + suffix + <|fim_middle|>
     assert.ok(generation.promptTokens >= 3 + 2, `prompt tokens: ${generation.promptTokens}`);
+    // Noise, but greedy noise: tokens were generated, within the bound, and no FIM token
+    // leaked into the text; the same prompt evaluated afresh gives the same text.
+    assert.ok(
+      generation.generatedTokens > 0 && generation.generatedTokens <= request.maxTokens,
+      `generated tokens: ${generation.generatedTokens}`,
+    );
+    assert.ok(generation.text.length > 0, "the generated tokens decode to text");
+    assert.doesNotMatch(generation.text, /<\|fim_/);
+    const again = await generator.generate({
+      ...request,
+      fresh: true,
+      signal: new AbortController().signal,
+    });
+    assert.equal(again.text, generation.text);
+    assert.equal(again.reusedTokens, 0);
   } finally {
     await generator.dispose();
   }
@@ -98,8 +113,25 @@ Deno.test("Generator.generate() runs concurrent requests one after another", asy
   }
 });
 
-Deno.test("Generator.load() rejects a file that is not a GGUF model", async () => {
+Deno.test("Generator.load() rejects a file that is not a GGUF model, naming it", async () => {
   const path = await Deno.makeTempFile({ suffix: ".gguf" });
-  await Deno.writeTextFile(path, "this is not a model");
-  await assert.rejects(Generator.load(path, options));
+  await Deno.writeTextFile(path, "this is not a model, only a line of text");
+  await assert.rejects(
+    Generator.load(path, options),
+    new ModelMissingError(
+      `Model file ${path} is not a GGUF model: it starts with bytes 74 68 69 73, not "GGUF"`,
+    ),
+  );
+});
+
+Deno.test("Generator.load() rejects a truncated model before llama.cpp maps it", async () => {
+  const whole = tinyLlamaGguf({ fim: true });
+  const path = await Deno.makeTempFile({ suffix: ".gguf" });
+  await Deno.writeFile(path, whole.subarray(0, whole.length / 2));
+  await assert.rejects(
+    Generator.load(path, options),
+    new ModelMissingError(
+      `Model file ${path} is truncated: ${whole.length / 2} of ${whole.length} bytes`,
+    ),
+  );
 });

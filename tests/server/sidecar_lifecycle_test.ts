@@ -70,5 +70,5 @@ Deno.test("SIGTERM stops the sidecar cleanly and removes its socket; stale socke
   await second.firstLine;
   await assert.rejects(Deno.stat(join(socketDir, "sidecar-1.sock")));
   second.child.kill("SIGINT");
-  assert.equal((await second.child.status).code, 0);
+  assert.equal((await second.child.status).code, 0, await second.stderr);
 });

@@ -2,6 +2,8 @@
 //! for the supported languages. The server also opens the OpenAI-compatible
 //! endpoint that Zed's `open_ai_compatible_api` edit-prediction provider calls
 //! (see README.md): Zed's extension API has no edit-prediction hook of its own.
+//! The endpoint always wants a bearer token; the server keeps it in a private file
+//! (`ast-complete http-token` prints it), so nothing secret goes into its arguments.
 
 use std::fs;
 use zed_extension_api::{self as zed, settings::LspSettings, LanguageServerId, Result};
@@ -147,15 +149,28 @@ mod tests {
 
     #[test]
     fn default_args_run_lsp_on_the_worktree_with_the_endpoint() {
+        let args = server_args("/home/me/project", None);
         assert_eq!(
-            server_args("/home/me/project", None),
-            ["lsp", "--workspace", "/home/me/project", "--http-port", "39217"]
+            args,
+            [
+                "lsp",
+                "--workspace",
+                "/home/me/project",
+                "--http-port",
+                "39217"
+            ]
         );
+        // Every local user can read a process's arguments: the token stays in its file.
+        assert!(!args.iter().any(|arg| arg.contains("token")));
     }
 
     #[test]
     fn configured_args_win() {
-        let configured = vec!["lsp".to_string(), "--http-port".to_string(), "4000".to_string()];
+        let configured = vec![
+            "lsp".to_string(),
+            "--http-port".to_string(),
+            "4000".to_string(),
+        ];
         assert_eq!(server_args("/p", Some(configured.clone())), configured);
     }
 }
