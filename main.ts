@@ -7,7 +7,8 @@
  *                                            a language server on stdio, with the
  *                                            OpenAI-compatible endpoint beside it
  *   http-token                               prints the endpoint's bearer token
- *   complete FILE:LINE:COL [--json] [--max-lines N] [--model NAME]
+ *   complete FILE:LINE:COL [--workspace DIR | --no-context] [--json] [--max-lines N]
+ *                                            the editor's answer at that cursor
  *   models list | pull [NAME...] | verify [NAME...]
  *   index DIR                                the project index, with a progress bar
  *
@@ -22,13 +23,13 @@ import {
   logLevelFromEnv,
   redirectConsoleToStderr,
 } from "./engine/log/mod.ts";
-import type { Sidecar } from "./engine/sidecar.ts";
+import type { Engine } from "./engine/session/mod.ts";
 
 const USAGE =
   `Usage: ast-complete [serve] [--workspace DIR] [--allow-root DIR]... [--model NAME] [--exit-with-stdin]
        ast-complete lsp [--workspace DIR] [--http-port N] [--http-host 127.0.0.1]
        ast-complete http-token     the endpoint's token (AST_COMPLETE_HTTP_TOKEN, else the token file)
-       ast-complete complete FILE:LINE:COL [--json] [--max-lines N] [--model NAME]
+       ast-complete complete FILE:LINE:COL [--workspace DIR | --no-context] [--json] [--max-lines N] [--model NAME]
        ast-complete models list | pull [NAME...] | verify [NAME...]
        ast-complete index DIR`;
 
@@ -43,6 +44,7 @@ const { values: flags, positionals } = parseArgs({
     model: { type: "string" },
     threads: { type: "string" },
     json: { type: "boolean" },
+    "no-context": { type: "boolean" },
     "max-lines": { type: "string" },
     "exit-with-stdin": { type: "boolean" },
     "allow-root": { type: "string", multiple: true },
@@ -103,7 +105,7 @@ try {
 async function workspaceRoots(
   log: Logger,
 ): Promise<{ workspace?: string; allowedRoots: string[] }> {
-  const { checkWorkspaceRoot, realPathOf } = await import("./engine/server/workspace_root.ts");
+  const { checkWorkspaceRoot, realPathOf } = await import("./engine/session/mod.ts");
   const allowedRoots: string[] = [];
   for (const root of flags["allow-root"] ?? []) {
     const real = await realPathOf(resolve(root));
@@ -120,7 +122,7 @@ async function workspaceRoots(
 /** Prints the socket path first, before anything loads, then serves until told to stop. */
 async function serve(config: Config, log: Logger): Promise<void> {
   // Signals are handled from the first moment; a stop waits for start-up to finish, then closes.
-  const started = Promise.withResolvers<Sidecar>();
+  const started = Promise.withResolvers<{ close(): Promise<void> }>();
   let stopping = false;
   const stop = async (reason: string) => {
     if (stopping) return;
@@ -143,18 +145,35 @@ async function serve(config: Config, log: Logger): Promise<void> {
       await stop("stdin closed");
     })();
   }
-  const { prepareSocketPath } = await import("./engine/server/socket_path.ts");
+  const { prepareSocketPath, RpcServer } = await import("./engine/server/mod.ts");
   const socketPath = await prepareSocketPath();
   Deno.stdout.writeSync(new TextEncoder().encode(`${socketPath}\n`));
   redirectConsoleToStderr();
-  const { startSidecar } = await import("./engine/sidecar.ts");
-  const roots = await workspaceRoots(log);
-  const sidecar = await startSidecar(config, socketPath, { log, ...roots }).catch((error) => {
+  const engine = await buildEngine(config, log, await workspaceRoots(log));
+  const server = new RpcServer(engine);
+  await server.listen(socketPath).catch((error) => {
     log.error(`Cannot serve: ${error.message}`);
     Deno.exit(1);
   });
-  started.resolve(sidecar);
-  sidecar.server.onShutdown(() => stop("shutdown requested"));
+  log.info(`Listening on ${socketPath}`);
+  engine.models.start();
+  started.resolve({
+    close: async () => {
+      await server.close();
+      await engine.close();
+    },
+  });
+  server.onShutdown(() => stop("shutdown requested"));
+}
+
+/** The engine, from the one composition root. */
+async function buildEngine(
+  config: Config,
+  log: Logger,
+  options: Parameters<typeof import("./engine/engine.ts").createEngine>[2],
+): Promise<Engine> {
+  const { createEngine } = await import("./engine/engine.ts");
+  return createEngine(config, log, options);
 }
 
 /**
@@ -174,14 +193,12 @@ async function lsp(config: Config, log: Logger): Promise<void> {
   const { resolveHttpToken } = await import("./engine/http/token.ts");
   const httpHost = flags["http-host"] ?? "127.0.0.1";
   assertLoopback(httpHost);
-  const { createEngine, SERVER_INFO } = await import("./engine/sidecar.ts");
   const { startLspServer } = await import("./engine/lsp/mod.ts");
   const process = await import("node:process");
-  const engine = createEngine(config, log, await workspaceRoots(log));
+  const engine = await buildEngine(config, log, await workspaceRoots(log));
   const server = startLspServer({
     engine,
     log,
-    ...SERVER_INFO,
     input: process.stdin,
     output: process.stdout,
   });
@@ -213,33 +230,85 @@ async function httpToken(config: Config, log: Logger): Promise<void> {
   console.log((await resolveHttpToken(config.cacheDir, log.warn)).token);
 }
 
-/** One completion at FILE:LINE:COL (1-based), printed to stdout. */
+/**
+ * One completion at FILE:LINE:COL (1-based), printed to stdout: the editor's
+ * answer, from the same engine and session as every front door. The project
+ * (`--workspace`, else the git root around FILE) is indexed first, with a
+ * progress bar; `--no-context` completes from the file alone.
+ */
 async function complete(config: Config, log: Logger, args: string[]): Promise<void> {
   const match = /^(.+):(\d+):(\d+)$/.exec(args[0] ?? "");
   if (!match) throw new Error(`Expected FILE:LINE:COL (1-based)\n${USAGE}`);
   const [, file, line, column] = match;
   const path = resolve(file);
+  const info = await Deno.stat(path);
+  if (info.size > config.completion.maxDocumentBytes) {
+    throw new Error(
+      `${path} is over the ${config.completion.maxDocumentBytes}-byte document limit`,
+    );
+  }
   const text = await Deno.readTextFile(path);
-  const { createModelHost } = await import("./engine/sidecar.ts");
-  const { CompletionPipeline } = await import("./engine/pipeline.ts");
-  const { languageOf } = await import("./engine/documents/mod.ts");
-  const host = createModelHost(config, log);
-  host.start();
+  const { ClientSession } = await import("./engine/session/mod.ts");
+  const root = flags["no-context"] ? undefined : await contextRoot(path, log);
+  const engine = await buildEngine(config, log, { allowedRoots: root ? [root] : [] });
+  engine.models.start();
   try {
-    const result = await new CompletionPipeline(config, host, log).complete({
-      uri: `file://${path}`,
-      path: file,
-      languageId: languageOf(path),
+    const session = new ClientSession(engine);
+    if (root) {
+      await session.initialize({ workspaceRoot: root, client: { name: "ast-complete complete" } });
+      await indexedWithProgress(engine, root);
+    }
+    const { pathToFileURL } = await import("node:url");
+    const result = await session.complete({
+      uri: pathToFileURL(path).href,
       text,
       position: { line: Number(line) - 1, character: Number(column) - 1 },
-      maxLines: flags["max-lines"] === undefined ? undefined : Number(flags["max-lines"]),
+      ...(flags["max-lines"] === undefined ? {} : { maxLines: Number(flags["max-lines"]) }),
     }, new AbortController().signal);
     if (flags.json) console.log(JSON.stringify(result, null, 2));
     else if (result.items.length > 0) console.log(result.items[0].text);
     else log.info("No suggestion at this position");
   } finally {
-    await host.dispose();
+    await engine.close();
   }
+}
+
+/** The project `complete` uses: `--workspace`, else the nearest git root above FILE, if any. */
+async function contextRoot(file: string, log: Logger): Promise<string | undefined> {
+  const { checkWorkspaceRoot, realPathOf } = await import("./engine/session/mod.ts");
+  const { dirname, join } = await import("node:path");
+  let requested = flags.workspace === undefined ? undefined : resolve(flags.workspace);
+  for (let dir = dirname(file); requested === undefined; dir = dirname(dir)) {
+    if (await Deno.lstat(join(dir, ".git")).catch(() => undefined)) requested = dir;
+    else if (dirname(dir) === dir) break;
+  }
+  if (requested === undefined) {
+    log.info(`No git root above ${file}: completing without project context`);
+    return undefined;
+  }
+  return await checkWorkspaceRoot(requested, [await realPathOf(requested) ?? requested])
+    .catch((error: Error) => {
+      log.warn(`Completing without project context: ${error.message}`);
+      return undefined;
+    });
+}
+
+/** Waits until the project's index is current, with a progress bar on stderr. */
+async function indexedWithProgress(engine: Engine, root: string): Promise<void> {
+  const { Progress } = await import("./engine/models/progress.ts");
+  const project = await engine.projects.opened(root);
+  if (!project) return; // Why is logged, and the completion goes on without context.
+  let progress: InstanceType<typeof Progress> | undefined;
+  for (;;) {
+    const { files, pending, state } = project.indexer.progress();
+    if (state === "idle" && pending === 0) break;
+    if (pending > 0) {
+      progress ??= new Progress(`index ${root}`, files + pending, "files");
+      progress.update(files);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  progress?.done();
 }
 
 /** Lists, fetches or verifies the models pinned in models.lock. */
@@ -291,25 +360,26 @@ async function index(config: Config, log: Logger, args: string[]): Promise<void>
   if (!(await Deno.stat(root).catch(() => undefined))?.isDirectory) {
     throw new Error(`Not a directory: ${root}`);
   }
-  const { createProjects } = await import("./engine/sidecar.ts");
+  const { realPathOf } = await import("./engine/session/mod.ts");
   const { Progress } = await import("./engine/models/progress.ts");
+  const real = await realPathOf(root) ?? root;
   // Nothing else runs: the embedder may use every generation thread.
-  const { SyntaxService } = await import("./engine/ast/mod.ts");
-  const projects = createProjects(config, log, {
-    embedderThreads: config.generator.threads,
-    syntax: SyntaxService.create(),
-  });
-  const project = await projects.openNow(root);
+  const engine = await buildEngine(config, log, { embedderThreads: config.generator.threads });
+  const project = await engine.projects.openNow(real);
   const started = performance.now();
-  let progress: InstanceType<typeof Progress> | undefined;
-  await project.indexer.indexAll((done, total) => {
-    progress ??= new Progress(`index ${root}`, total, "files");
-    progress.update(done);
-  });
-  progress?.done();
+  if (!project.writer) {
+    log.warn(`Another ast-complete process indexes ${real}: it keeps the index current`);
+  } else {
+    let progress: InstanceType<typeof Progress> | undefined;
+    await project.indexer.indexAll((done, total) => {
+      progress ??= new Progress(`index ${real}`, total, "files");
+      progress.update(done);
+    });
+    progress?.done();
+  }
   const { files, chunks } = project.indexer.progress();
   log.info(
     `Indexed ${files} files, ${chunks} chunks in ${Math.round(performance.now() - started)} ms`,
   );
-  await projects.close();
+  await engine.close();
 }

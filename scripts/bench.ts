@@ -29,7 +29,7 @@ import { loadConfig } from "../engine/config/mod.ts";
 import { languageOf } from "../engine/documents/mod.ts";
 import { createLogger } from "../engine/log/mod.ts";
 import { CompletionPipeline } from "../engine/pipeline.ts";
-import { createModelHost } from "../engine/sidecar.ts";
+import { createModelHost } from "../engine/engine.ts";
 import type { CompleteRequest } from "../engine/protocol/mod.ts";
 import { seeded, stats } from "./bench/stats.ts";
 import { indexSuite, repo } from "./bench/repo.ts";

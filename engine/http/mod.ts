@@ -21,7 +21,7 @@ import { CancelledError } from "../inference/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { ErrorCode } from "../protocol/mod.ts";
 import { EngineError } from "../protocol/errors.ts";
-import type { ClientSession } from "../server/client_session.ts";
+import type { ClientSession } from "../session/mod.ts";
 import { parseFimPrompt } from "./fim_prompt.ts";
 import { tokenMatcher } from "./token.ts";
 

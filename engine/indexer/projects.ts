@@ -151,6 +151,11 @@ export class Projects {
     return project;
   }
 
+  /** The project's index once `open()` has opened it and started indexing; undefined on failure. */
+  async opened(root: string): Promise<ProjectIndex | undefined> {
+    return await this.#opened.get(root)?.catch(() => undefined);
+  }
+
   /** The project's index once it is open. */
   get(root: string): ProjectIndex | undefined {
     return this.#ready.get(root);

@@ -24,16 +24,12 @@ import {
 import { pathOf } from "../documents/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { CompleteRequest } from "../protocol/mod.ts";
-import { ClientSession } from "../server/client_session.ts";
-import { requestFailure, withCancellation } from "../server/failures.ts";
-import type { Engine } from "../sidecar.ts";
+import { ClientSession, type Engine, requestFailure, withCancellation } from "../session/mod.ts";
 
 /** What the language server is built from. */
 export interface LspOptions {
   engine: Engine;
   log: Logger;
-  name: string;
-  version: string;
   input: NodeJS.ReadableStream;
   output: NodeJS.WritableStream;
 }
@@ -55,7 +51,7 @@ export function startLspServer(options: LspOptions): LspServer {
     new StreamMessageReader(options.input),
     new StreamMessageWriter(options.output),
   );
-  const session = new ClientSession(engine.session);
+  const session = new ClientSession(engine);
   const exited = Promise.withResolvers<number>();
   let shutDown = false;
   let progressSupported = false;
@@ -80,7 +76,7 @@ export function startLspServer(options: LspOptions): LspServer {
         completionProvider: { resolveProvider: false },
         inlineCompletionProvider: true,
       },
-      serverInfo: { name: options.name, version: options.version },
+      serverInfo: engine.server,
     };
   });
   connection.onInitialized(() => {
@@ -195,7 +191,7 @@ function reportProgress(
         loading.then((reporter) => reporter.done());
         loading = undefined;
       }
-      const index = session.indexProgress();
+      const { index } = session.status();
       if (index.state === "indexing") {
         indexing ??= begin("ast-complete", "Indexing");
         const percent = Math.floor((100 * index.files) / Math.max(1, index.files + index.pending));
@@ -208,7 +204,6 @@ function reportProgress(
       log.warn(`Progress not reported: ${(error as Error).message}`);
     }
   };
-  engine.models.onChange(update);
-  engine.projects.onChange(update);
+  engine.onChange(update);
   update();
 }

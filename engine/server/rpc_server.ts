@@ -13,8 +13,6 @@ import {
   SocketMessageReader,
   SocketMessageWriter,
 } from "vscode-jsonrpc/node";
-import type { ModelHost } from "../inference/mod.ts";
-import { MAX_FILE_BYTES } from "../indexer/mod.ts";
 import {
   CompleteRequest,
   DocumentNotification,
@@ -22,40 +20,31 @@ import {
   FeedbackRequest,
   IndexRebuildRequest,
   InitializeRequest,
-  type ModelInfo,
   ShutdownRequest,
   StatusChangedNotification,
   StatusRequest,
 } from "../protocol/mod.ts";
-import { ClientSession, type SessionOptions } from "./client_session.ts";
-import { requestFailure, withCancellation } from "./failures.ts";
+import {
+  ClientSession,
+  type Engine,
+  optionalParamsObject,
+  requestFailure,
+  withCancellation,
+} from "../session/mod.ts";
 import { guardFrames } from "./frame_guard.ts";
-import { optionalParamsObject } from "./validate.ts";
-
-/** What the server is built from. */
-export interface RpcServerOptions extends SessionOptions {
-  name: string;
-  version: string;
-  models: ModelHost;
-  /** Describes the models for `initialize` and `status`. */
-  describeModels: () => ModelInfo[];
-  /** Language ids the server completes. */
-  languages: string[];
-}
 
 /** The JSON-RPC server. */
 export class RpcServer {
-  #options: RpcServerOptions;
+  #engine: Engine;
   #server: Server;
   #connections = new Map<MessageConnection, ClientSession>();
   #shutdownListeners = new Set<() => void>();
   #socketPath?: string;
 
-  constructor(options: RpcServerOptions) {
-    this.#options = options;
+  constructor(engine: Engine) {
+    this.#engine = engine;
     this.#server = createServer((socket) => this.#accept(socket));
-    options.models.onChange(() => this.#broadcastStatus());
-    options.projects.onChange(() => this.#broadcastStatus());
+    engine.onChange(() => this.#broadcastStatus());
   }
 
   /** Listens on `path` and makes the socket private to this user. */
@@ -98,26 +87,11 @@ export class RpcServer {
   }
 
   #status(session: ClientSession): StatusRequest.Result {
-    const { models, projects } = this.#options;
-    const error = models.error ?? projects.error;
-    return {
-      state: models.state,
-      models: this.#options.describeModels(),
-      index: session.indexProgress(),
-      documents: session.documents(),
-      connections: this.#connections.size,
-      limits: {
-        ...this.#options.limits,
-        maxDocumentBytes: this.#options.maxDocumentBytes,
-        maxIndexedFileBytes: MAX_FILE_BYTES,
-      },
-      ...(error ? { error } : {}),
-      ...(session.feedbackError() ? { feedbackError: session.feedbackError() } : {}),
-    };
+    return { ...session.status(), connections: this.#connections.size };
   }
 
   #accept(socket: Socket): void {
-    const { log, limits } = this.#options;
+    const { log, config: { limits } } = this.#engine;
     if (this.#connections.size >= limits.maxConnections) {
       log.warn(`Refused a connection: ${limits.maxConnections} are open already`);
       socket.destroy();
@@ -126,7 +100,7 @@ export class RpcServer {
     guardFrames(socket, limits, (reason) => log.warn(`Closed a connection: ${reason}`));
     const writer = new SocketMessageWriter(socket);
     const connection = createMessageConnection(new SocketMessageReader(socket), writer);
-    const session = new ClientSession(this.#options);
+    const session = new ClientSession(this.#engine);
 
     connection.onError(([error]) => {
       // vscode-jsonrpc drops unparsable messages silently; tell the client why.
@@ -146,14 +120,7 @@ export class RpcServer {
     });
 
     const requests: Record<string, (params: unknown, token: CancellationToken) => unknown> = {
-      [InitializeRequest.method]: async (params) => {
-        await session.initialize(params);
-        return {
-          server: { name: this.#options.name, version: this.#options.version },
-          models: this.#options.describeModels(),
-          languages: this.#options.languages,
-        } satisfies InitializeRequest.Result;
-      },
+      [InitializeRequest.method]: (params) => session.initialize(params),
       [StatusRequest.method]: (params) => {
         optionalParamsObject(params);
         return this.#status(session);

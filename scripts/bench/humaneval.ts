@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { loadConfig } from "../../engine/config/mod.ts";
 import type { Logger } from "../../engine/log/mod.ts";
 import { CompletionPipeline } from "../../engine/pipeline.ts";
-import { createModelHost } from "../../engine/sidecar.ts";
+import { createModelHost } from "../../engine/engine.ts";
 import { seeded, stats } from "./stats.ts";
 
 const EVAL_DIR = new URL("../../../shared/eval/humaneval-infilling/", import.meta.url).pathname;

@@ -20,7 +20,7 @@ import { resolveEmbedderDir } from "../../engine/models/mod.ts";
 import { Embedder } from "../../engine/retrieval/mod.ts";
 import { CompletionPipeline } from "../../engine/pipeline.ts";
 import type { CompleteRequest } from "../../engine/protocol/mod.ts";
-import { createModelHost, createProjects } from "../../engine/sidecar.ts";
+import { createModelHost, createProjects } from "../../engine/engine.ts";
 import { seeded, stats } from "./stats.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;

@@ -17,7 +17,7 @@ import { walkProject } from "../../engine/indexer/mod.ts";
 import type { Logger } from "../../engine/log/mod.ts";
 import { CompletionPipeline } from "../../engine/pipeline.ts";
 import type { CompleteRequest } from "../../engine/protocol/mod.ts";
-import { createModelHost } from "../../engine/sidecar.ts";
+import { createModelHost } from "../../engine/engine.ts";
 import { benchConfig, DEFAULT_PROJECT, openIndexed } from "./repo.ts";
 import { seeded, stats } from "./stats.ts";
 

@@ -9,7 +9,7 @@ import { loadConfig } from "../../engine/config/mod.ts";
 import { CancelledError } from "../../engine/inference/mod.ts";
 import { createLogger } from "../../engine/log/mod.ts";
 import { type CompletionInput, CompletionPipeline } from "../../engine/pipeline.ts";
-import { createModelHost } from "../../engine/sidecar.ts";
+import { createModelHost } from "../../engine/engine.ts";
 
 const log = createLogger("test", "error");
 const config = loadConfig();

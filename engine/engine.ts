@@ -1,21 +1,21 @@
 /**
- * The composition root: builds every component of the sidecar and passes
- * typed dependencies in.
+ * The composition root: the one place that builds the engine (models, syntax,
+ * project indexes, pipeline, cache) and passes typed dependencies in. Every
+ * front door (socket, LSP, HTTP, the command line) gets what it builds.
  *
  * @module
  */
 import { SyntaxService } from "./ast/mod.ts";
 import type { Config } from "./config/mod.ts";
 import { KNOWN_LANGUAGES, languageOf } from "./documents/mod.ts";
-import type { SessionOptions } from "./server/client_session.ts";
+import type { Engine } from "./session/mod.ts";
 import { Generator, ModelHost } from "./inference/mod.ts";
 import type { Logger } from "./log/mod.ts";
-import { Projects } from "./indexer/mod.ts";
+import { MAX_FILE_BYTES, Projects } from "./indexer/mod.ts";
 import { resolveEmbedderDir, resolveModel } from "./models/mod.ts";
 import { Embedder } from "./retrieval/mod.ts";
 import { CompletionPipeline } from "./pipeline.ts";
 import type { ModelInfo } from "./protocol/mod.ts";
-import { RpcServer } from "./server/rpc_server.ts";
 
 /** The sidecar's name and version, as reported to clients. */
 export const SERVER_INFO = { name: "ast-complete", version: "0.1.0" } as const;
@@ -52,98 +52,66 @@ export function createProjects(
   });
 }
 
-/** The engine behind every front door: models, pipeline and project indexes. */
-export interface Engine {
-  models: ModelHost;
-  pipeline: CompletionPipeline;
-  projects: Projects;
-  /** What each client session is built from. */
-  session: SessionOptions;
-  describeModels(): ModelInfo[];
-  /** Frees the indexes and the model. */
-  close(): Promise<void>;
-}
-
 /**
- * Builds the engine; the model starts loading when `models.start()` is called.
+ * Builds the engine; the model starts loading when `models.start()` is
+ * called, the workspace (if any) is indexed at once.
  *
- * @param workspace The real path of the project the sidecar was started for, indexed at once.
+ * @param workspace The real path of the project the engine was started for.
  * @param allowedRoots Real paths clients may work under; the workspace is always one.
+ * @param embedderThreads Threads for embedding; 1 beside a generator, more for `index` alone.
  */
 export function createEngine(
   config: Config,
   log: Logger,
-  options: { workspace?: string; allowedRoots?: string[] } = {},
+  options: { workspace?: string; allowedRoots?: string[]; embedderThreads?: number } = {},
 ): Engine {
   const { workspace } = options;
   const models = createModelHost(config, log);
   const syntax = SyntaxService.create();
   syntax.catch((error) => log.warn(`Tree-sitter unavailable: ${error.message}`));
   const pipeline = new CompletionPipeline(config, models, log, syntax);
-  const projects = createProjects(config, log, { syntax });
+  const projects = createProjects(config, log, {
+    syntax,
+    embedderThreads: options.embedderThreads,
+  });
   if (workspace) projects.open(workspace);
+  const describeModels = (): ModelInfo[] => [{
+    role: "generator",
+    name: config.generator.model,
+    loaded: models.generator !== undefined,
+    ...(models.generator ? { promptFormat: models.generator.format } : {}),
+  }];
   return {
+    config,
+    log,
     models,
-    pipeline,
     projects,
-    session: {
-      cacheDir: config.cacheDir,
-      log,
-      pipeline,
-      projects,
-      allowedRoots: [...options.allowedRoots ?? [], ...workspace ? [workspace] : []],
-      defaultWorkspace: workspace ?? Deno.cwd(),
-      maxDocumentBytes: config.completion.maxDocumentBytes,
-      limits: config.limits,
+    pipeline,
+    server: SERVER_INFO,
+    languages: KNOWN_LANGUAGES,
+    allowedRoots: [...options.allowedRoots ?? [], ...workspace ? [workspace] : []],
+    defaultWorkspace: workspace ?? Deno.cwd(),
+    status: (root) => {
+      const error = models.error ?? projects.error;
+      return {
+        state: models.state,
+        models: describeModels(),
+        index: projects.progress(root),
+        limits: {
+          ...config.limits,
+          maxDocumentBytes: config.completion.maxDocumentBytes,
+          maxIndexedFileBytes: MAX_FILE_BYTES,
+        },
+        ...(error ? { error } : {}),
+      };
     },
-    describeModels: () => [{
-      role: "generator",
-      name: config.generator.model,
-      loaded: models.generator !== undefined,
-      ...(models.generator ? { promptFormat: models.generator.format } : {}),
-    }],
+    onChange: (listener) => {
+      models.onChange(listener);
+      projects.onChange(listener);
+    },
     close: async () => {
       await projects.close();
       await models.dispose();
-    },
-  };
-}
-
-/** What `serve` keeps running. */
-export interface Sidecar {
-  server: RpcServer;
-  models: ModelHost;
-  /** Stops serving, removes the socket and frees the model. */
-  close(): Promise<void>;
-}
-
-/**
- * Starts the JSON-RPC server on `socketPath` at once and loads the model in
- * the background.
- */
-export async function startSidecar(
-  config: Config,
-  socketPath: string,
-  options: { log: Logger; workspace?: string; allowedRoots?: string[] },
-): Promise<Sidecar> {
-  const { log } = options;
-  const engine = createEngine(config, log, options);
-  const server = new RpcServer({
-    ...SERVER_INFO,
-    ...engine.session,
-    models: engine.models,
-    describeModels: engine.describeModels,
-    languages: KNOWN_LANGUAGES,
-  });
-  await server.listen(socketPath);
-  log.info(`Listening on ${socketPath}`);
-  engine.models.start();
-  return {
-    server,
-    models: engine.models,
-    close: async () => {
-      await server.close();
-      await engine.close();
     },
   };
 }

@@ -4,12 +4,8 @@
  * transport (rpc_server.ts) only wires methods to these handlers.
  */
 import { isAbsolute, relative } from "node:path";
-import type { Limits } from "../config/mod.ts";
 import { DocumentStore, languageOf, pathOf } from "../documents/mod.ts";
 import { FeedbackLog, projectStateDir } from "../learning/mod.ts";
-import type { Logger } from "../log/mod.ts";
-import type { Projects } from "../indexer/mod.ts";
-import type { CompletionPipeline } from "../pipeline.ts";
 import {
   type CompleteRequest,
   ErrorCode,
@@ -27,25 +23,7 @@ import {
   requiredString,
 } from "./validate.ts";
 import { checkWorkspaceRoot } from "./workspace_root.ts";
-
-/** What every session shares. */
-export interface SessionOptions {
-  cacheDir: string;
-  log: Logger;
-  pipeline: CompletionPipeline;
-  projects: Projects;
-  /**
-   * Real paths clients may work under (`--workspace`, `--allow-root`); when
-   * empty, any project root (a folder with a marker such as .git) but "/"
-   * and the home folder.
-   */
-  allowedRoots: string[];
-  /** Workspace used by clients that never call `initialize`. */
-  defaultWorkspace: string;
-  /** Largest document, in UTF-8 bytes. */
-  maxDocumentBytes: number;
-  limits: Limits;
-}
+import type { Engine } from "./engine.ts";
 
 /** Suggestions remembered per session so feedback can refer to them. */
 const RECENT_RESULTS = 256;
@@ -58,28 +36,29 @@ interface Shown {
 
 /** A client's state and its request handlers. */
 export class ClientSession {
-  #options: SessionOptions;
+  #engine: Engine;
   #documents: DocumentStore;
   #shown = new Map<string, Shown>();
   #workspace: string;
   #feedbackLog: FeedbackLog;
 
-  constructor(options: SessionOptions) {
-    this.#options = options;
+  constructor(engine: Engine) {
+    this.#engine = engine;
+    const { completion, limits } = engine.config;
     this.#documents = new DocumentStore({
-      maxDocumentBytes: options.maxDocumentBytes,
-      maxOpenDocuments: options.limits.maxOpenDocuments,
-      maxOpenDocumentChars: options.limits.maxOpenDocumentChars,
+      maxDocumentBytes: completion.maxDocumentBytes,
+      maxOpenDocuments: limits.maxOpenDocuments,
+      maxOpenDocumentChars: limits.maxOpenDocumentChars,
     });
-    this.#workspace = options.defaultWorkspace;
-    this.#feedbackLog = new FeedbackLog(projectStateDir(options.cacheDir, this.#workspace));
+    this.#workspace = engine.defaultWorkspace;
+    this.#feedbackLog = new FeedbackLog(projectStateDir(engine.config.cacheDir, this.#workspace));
   }
 
   /**
    * `initialize`: sets the workspace, by its real path, once it is allowed
    * (see checkWorkspaceRoot), and starts indexing it.
    */
-  async initialize(raw: unknown): Promise<void> {
+  async initialize(raw: unknown): Promise<InitializeRequest.Result> {
     const params = paramsObject(raw);
     const root = requiredString(params, "workspaceRoot");
     if (!isAbsolute(root)) {
@@ -88,17 +67,31 @@ export class ClientSession {
         `Invalid params: "workspaceRoot" must be an absolute path`,
       );
     }
-    this.#workspace = await checkWorkspaceRoot(root, this.#options.allowedRoots);
-    this.#feedbackLog = new FeedbackLog(projectStateDir(this.#options.cacheDir, this.#workspace));
-    this.#options.projects.open(this.#workspace);
+    this.#workspace = await checkWorkspaceRoot(root, this.#engine.allowedRoots);
+    this.#feedbackLog = new FeedbackLog(
+      projectStateDir(this.#engine.config.cacheDir, this.#workspace),
+    );
+    this.#engine.projects.open(this.#workspace);
     const client = params.client as InitializeRequest.Params["client"];
     const name = `${client?.name ?? "unknown"} ${client?.version ?? ""}`.trim();
-    this.#options.log.info(`Client ${name} on ${this.#workspace}`);
+    this.#engine.log.info(`Client ${name} on ${this.#workspace}`);
+    const { models } = this.#engine.status(this.#workspace);
+    return { server: this.#engine.server, models, languages: this.#engine.languages };
   }
 
-  /** The index progress of this client's project, for `status`. */
-  indexProgress(): StatusRequest.Result["index"] {
-    return this.#options.projects.progress(this.#workspace);
+  /** The workspace this client works in (its real path). */
+  get workspace(): string {
+    return this.#workspace;
+  }
+
+  /** `status` for this client: the engine's, its documents, and a feedback failure. */
+  status(): Omit<StatusRequest.Result, "connections"> {
+    const feedbackError = this.#feedbackLog.lastError?.message;
+    return {
+      ...this.#engine.status(this.#workspace),
+      documents: this.#documents.size(),
+      ...(feedbackError ? { feedbackError } : {}),
+    };
   }
 
   /**
@@ -107,32 +100,22 @@ export class ClientSession {
    */
   saveDocument(raw: unknown): void {
     const uri = requiredString(paramsObject(raw), "uri");
-    const project = this.#options.projects.get(this.#workspace);
+    const project = this.#engine.projects.get(this.#workspace);
     // The text of a file the walk would skip (too large, binary) still goes to the indexer,
     // which counts why it is left out; the buffer store refuses it after.
     const text = optionalString(paramsObject(raw), "text") ?? this.#documents.get(uri)?.text;
     const path = pathOf(uri);
     if (isAbsolute(path)) {
       project?.reindex(path, text).catch((error) =>
-        this.#options.log.warn(`Re-index of ${uri} failed: ${error.message}`)
+        this.#engine.log.warn(`Re-index of ${uri} failed: ${error.message}`)
       );
     }
     this.syncDocument(raw);
   }
 
-  /** Why the last feedback could not be recorded (e.g. a read-only cache), until one is. */
-  feedbackError(): string | undefined {
-    return this.#feedbackLog.lastError?.message;
-  }
-
-  /** How many buffers this client has open, and their total length, for `status`. */
-  documents(): { documents: number; chars: number } {
-    return this.#documents.size();
-  }
-
   /** `index/rebuild`: walks the project again; unchanged files cost a hash each. */
   rebuildIndex(): Record<string, never> {
-    this.#options.projects.get(this.#workspace)?.indexer.start();
+    this.#engine.projects.get(this.#workspace)?.indexer.start();
     return {};
   }
 
@@ -162,7 +145,7 @@ export class ClientSession {
   async closeDocument(raw: unknown): Promise<void> {
     const uri = requiredString(paramsObject(raw), "uri");
     this.#documents.delete(uri);
-    await this.#options.pipeline.forget(uri);
+    await this.#engine.pipeline.forget(uri);
   }
 
   /** `complete`: a completion on the given text or the synced buffer. */
@@ -187,8 +170,8 @@ export class ClientSession {
     // prompt never depends on where the sidecar was started.
     const inWorkspace = isAbsolute(filePath) ? relative(this.#workspace, filePath) : filePath;
     const path = inWorkspace.startsWith("..") ? filePath : inWorkspace;
-    const project = this.#options.projects.get(this.#workspace);
-    const result = await this.#options.pipeline.complete({
+    const project = this.#engine.projects.get(this.#workspace);
+    const result = await this.#engine.pipeline.complete({
       uri,
       path,
       languageId,
@@ -224,7 +207,7 @@ export class ClientSession {
       ...suggestion,
       ...(acceptedText !== undefined ? { acceptedText } : {}),
     });
-    this.#options.log.info(`Feedback ${outcome} for ${id}`);
+    this.#engine.log.info(`Feedback ${outcome} for ${id}`);
     return {};
   }
 }

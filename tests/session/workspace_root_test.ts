@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { checkWorkspaceRoot } from "../../engine/server/workspace_root.ts";
+import { checkWorkspaceRoot } from "../../engine/session/workspace_root.ts";
 import { EngineError } from "../../engine/protocol/errors.ts";
 import { ErrorCode } from "../../engine/protocol/mod.ts";
 

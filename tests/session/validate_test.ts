@@ -19,7 +19,7 @@ import {
   paramsObject,
   requiredPosition,
   requiredString,
-} from "../../engine/server/validate.ts";
+} from "../../engine/session/validate.ts";
 import { connectWithRetry, spawnSidecar } from "../_helpers/sidecar.ts";
 
 function invalidParams(message: RegExp) {
