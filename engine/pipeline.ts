@@ -9,41 +9,16 @@
  *
  * @module
  */
-import type { CursorSyntax, ImportedModule, SyntaxService } from "./ast/mod.ts";
+import type { CursorSyntax, SyntaxService } from "./ast/mod.ts";
+import type { ContextSource, RetrievalQuery, ScoredChunk } from "./retrieval/mod.ts";
 import { type CacheKey, CompletionCache } from "./cache/mod.ts";
 import type { Config } from "./config/mod.ts";
 import type { Logger } from "./log/mod.ts";
 import { checkDocumentSize, offsetAt } from "./documents/mod.ts";
-import {
-  CancelledError,
-  completionMode,
-  type CursorContext,
-  isFinished,
-  postprocess,
-} from "./inference/mod.ts";
+import { completionMode, type CursorContext, isFinished, postprocess } from "./inference/mod.ts";
 import type { ModelHost } from "./inference/mod.ts";
 import { type CompleteRequest, ErrorCode, type Position } from "./protocol/mod.ts";
-import { EngineError } from "./protocol/errors.ts";
-
-/** A chunk of the project that retrieval found for the cursor. */
-export interface RetrievedChunk {
-  path: string;
-  startLine: number;
-  endLine: number;
-  text: string;
-  score: number;
-}
-
-/** What retrieval looks for: the code at the cursor and the file's imports. */
-export interface ContextQuery {
-  code: string;
-  linePrefix: string;
-  imports: string;
-  modules?: ImportedModule[];
-}
-
-/** Finds project context for a query; `excludePath` is the file being edited. */
-export type ContextSource = (query: ContextQuery, excludePath: string) => Promise<RetrievedChunk[]>;
+import { CancelledError, EngineError } from "./protocol/errors.ts";
 
 /** One completion request, with the document's text resolved. */
 export interface CompletionInput {
@@ -219,11 +194,11 @@ export class CompletionPipeline {
   /** Runs retrieval under its deadline; a slow or failing source means no context, not an error. */
   async #retrieve(
     source: ContextSource,
-    query: ContextQuery,
+    query: RetrievalQuery,
     path: string,
-  ): Promise<RetrievedChunk[]> {
+  ): Promise<ScoredChunk[]> {
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<RetrievedChunk[]>((resolve) => {
+    const deadline = new Promise<ScoredChunk[]>((resolve) => {
       timer = setTimeout(() => {
         this.#log.debug(
           `Retrieval passed its ${this.#config.completion.retrieveDeadlineMs} ms deadline`,
@@ -283,11 +258,11 @@ function importLines(text: string): string {
  * and line, so the same chunks always make the same prompt prefix.
  */
 export function packContext(
-  chunks: RetrievedChunk[],
+  chunks: ScoredChunk[],
   budgetTokens: number,
   countTokens: (text: string) => number,
-): RetrievedChunk[] {
-  const chosen: RetrievedChunk[] = [];
+): ScoredChunk[] {
+  const chosen: ScoredChunk[] = [];
   let used = 0;
   for (const chunk of [...chunks].sort((a, b) => b.score - a.score)) {
     const cost = countTokens(`${chunk.path}\n${chunk.text}\n`) + 1;

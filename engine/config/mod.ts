@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { basename, join } from "node:path";
 
 export { makePrivateDir, makePrivateFiles, restrictUmask } from "./private_fs.ts";
 
@@ -88,6 +89,15 @@ export function defaultCacheDir(): string {
   const home = env("HOME") ?? ".";
   if (Deno.build.os === "darwin") return join(home, "Library", "Caches", "ast-complete");
   return join(home, ".cache", "ast-complete");
+}
+
+/**
+ * A project's state folder (index, vectors, lock, feedback): under the cache,
+ * never inside the repository, one per real workspace path.
+ */
+export function projectStateDir(cacheDir: string, workspaceRoot: string): string {
+  const digest = createHash("sha256").update(workspaceRoot).digest("hex").slice(0, 16);
+  return join(cacheDir, "projects", `${basename(workspaceRoot) || "root"}-${digest}`);
 }
 
 /** Options that override the defaults, e.g. from the command line. */

@@ -17,10 +17,9 @@
  * @module
  */
 import { positionAt } from "../documents/mod.ts";
-import { CancelledError } from "../inference/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { ErrorCode } from "../protocol/mod.ts";
-import { EngineError } from "../protocol/errors.ts";
+import { CancelledError, EngineError } from "../protocol/errors.ts";
 import type { ClientSession } from "../session/mod.ts";
 import { parseFimPrompt } from "./fim_prompt.ts";
 import { tokenMatcher } from "./token.ts";

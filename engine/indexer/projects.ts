@@ -3,10 +3,9 @@
  * opened on first use and indexed in the background, all sharing one embedder.
  */
 import { basename } from "node:path";
-import { projectStateDir } from "../learning/mod.ts";
+import { projectStateDir } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
-import type { ContextSource } from "../pipeline.ts";
-import { type Embedder, IndexStore, Retriever } from "../retrieval/mod.ts";
+import { type ContextSource, type Embedder, IndexStore, Retriever } from "../retrieval/mod.ts";
 import { Indexer, type IndexProgress, type OutlineFinder } from "./indexer.ts";
 import { ProjectLock } from "./project_lock.ts";
 

@@ -15,7 +15,8 @@ import {
   type Token,
 } from "node-llama-cpp";
 import type { Logger } from "../log/mod.ts";
-import { checkGgufFile, ModelMissingError } from "../models/mod.ts";
+import { checkGgufFile } from "../models/mod.ts";
+import { CancelledError, ModelMissingError } from "../protocol/errors.ts";
 import {
   CHAT_SYSTEM_PROMPT,
   chatUserMessage,
@@ -65,14 +66,6 @@ export interface Generation {
   generatedTokens: number;
   /** Time spent in the model. */
   generateMs: number;
-}
-
-/** Thrown when a generation is cancelled; not an error to log. */
-export class CancelledError extends Error {
-  override name = "CancelledError";
-  constructor() {
-    super("Request cancelled");
-  }
 }
 
 /** A loaded generator model. Generations run one at a time, in order. */

@@ -4,8 +4,7 @@
  * field is cut at a cap, the file is rotated at a size cap, and a line torn
  * by a crash is cut off before the next event is appended.
  */
-import { createHash } from "node:crypto";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import { makePrivateDir } from "../config/mod.ts";
 import { ErrorCode } from "../protocol/mod.ts";
 import { EngineError } from "../protocol/errors.ts";
@@ -46,12 +45,6 @@ export const FEEDBACK_FIELD_CAPS: Readonly<Record<TruncatableField, number>> = {
 
 /** Past this size `feedback.jsonl` becomes `feedback.1.jsonl`, replacing the older generation. */
 export const FEEDBACK_LOG_MAX_BYTES = 8 * 1024 * 1024;
-
-/** The per-project state folder: under the cache, never inside the repository. */
-export function projectStateDir(cacheDir: string, workspaceRoot: string): string {
-  const digest = createHash("sha256").update(workspaceRoot).digest("hex").slice(0, 16);
-  return join(cacheDir, "projects", `${basename(workspaceRoot) || "root"}-${digest}`);
-}
 
 /**
  * Appends per file, in order, across every FeedbackLog of this process, so

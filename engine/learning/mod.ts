@@ -8,6 +8,5 @@ export {
   FEEDBACK_LOG_MAX_BYTES,
   type FeedbackEvent,
   FeedbackLog,
-  projectStateDir,
   type TruncatableField,
 } from "./feedback_log.ts";

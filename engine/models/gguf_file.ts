@@ -4,7 +4,7 @@
  * name the file and what is wrong with it.
  */
 import { GgufInsights, type Llama, readGgufFileInfo } from "node-llama-cpp";
-import { ModelMissingError } from "./errors.ts";
+import { ModelMissingError } from "../protocol/errors.ts";
 
 /** Magic (4), version (4), tensor count (8), metadata count (8): the smallest GGUF header. */
 const GGUF_HEADER_BYTES = 24;

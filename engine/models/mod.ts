@@ -5,7 +5,7 @@
  */
 import { findModel, readModelsLock } from "./lock.ts";
 import { join } from "node:path";
-import { ModelMissingError } from "./errors.ts";
+import { ModelMissingError } from "../protocol/errors.ts";
 import { checkGgufHeader } from "./gguf_file.ts";
 import { checkModelFile, modelsDir } from "./store.ts";
 
@@ -13,7 +13,6 @@ export { findModel, readModelsLock } from "./lock.ts";
 export type { LockedModel, ModelsLock, ModelSource } from "./lock.ts";
 export { checkModelFile, modelPath, sha256File } from "./store.ts";
 export { pullModel } from "./pull.ts";
-export { ModelMissingError } from "./errors.ts";
 export { checkGgufFile, checkGgufHeader } from "./gguf_file.ts";
 
 /** A generator model ready to load. */

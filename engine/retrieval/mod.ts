@@ -8,6 +8,7 @@ export { type Chunk, chunkText } from "./chunker.ts";
 export { Embedder } from "./embedder.ts";
 export { type Hit, IndexStore, type StoredChunk, type StoredSymbol } from "./index_store.ts";
 export {
+  type ContextSource,
   reciprocalRankFusion,
   type RetrievalQuery,
   Retriever,

@@ -30,6 +30,12 @@ export interface ScoredChunk extends StoredChunk {
   score: number;
 }
 
+/**
+ * Finds project context for a query, as the completion pipeline asks for it;
+ * `excludePath` is the file being edited.
+ */
+export type ContextSource = (query: RetrievalQuery, excludePath: string) => Promise<ScoredChunk[]>;
+
 /** Definitions are what the cursor refers to: they rank above any search result. */
 const DEFINITION_SCORE = 1;
 /** Signatures listed from a module the cursor reaches into (`module.`). */

@@ -5,7 +5,8 @@
  */
 import { isAbsolute, relative } from "node:path";
 import { DocumentStore, languageOf, pathOf } from "../documents/mod.ts";
-import { FeedbackLog, projectStateDir } from "../learning/mod.ts";
+import { projectStateDir } from "../config/mod.ts";
+import { FeedbackLog } from "../learning/mod.ts";
 import {
   type CompleteRequest,
   ErrorCode,

@@ -4,10 +4,9 @@
  * failures turned into an error code and a message a person can act on. Each
  * transport wraps the result in its own library's ResponseError.
  */
-import { CancelledError } from "../inference/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { ErrorCode } from "../protocol/mod.ts";
-import { EngineError } from "../protocol/errors.ts";
+import { CancelledError, EngineError } from "../protocol/errors.ts";
 
 /** A cancellation token as vscode-jsonrpc and vscode-languageserver pass it. */
 export interface CancellationTokenLike {

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { IndexStore } from "../../engine/retrieval/mod.ts";
-import { projectStateDir } from "../../engine/learning/mod.ts";
+import { projectStateDir } from "../../engine/config/mod.ts";
 import { taskArgs, tempCacheDir } from "../_helpers/sidecar.ts";
 
 async function generatedProject(files: number): Promise<string> {

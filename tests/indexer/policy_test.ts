@@ -10,7 +10,7 @@ import { Indexer, Projects, walkProject } from "../../engine/indexer/mod.ts";
 import { createLogger } from "../../engine/log/mod.ts";
 import { Embedder, IndexStore } from "../../engine/retrieval/mod.ts";
 import { defaultCacheDir } from "../../engine/config/mod.ts";
-import { projectStateDir } from "../../engine/learning/mod.ts";
+import { projectStateDir } from "../../engine/config/mod.ts";
 import {
   fixtureProject,
   indexedTexts,

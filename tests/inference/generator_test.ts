@@ -4,9 +4,9 @@
  * test the plumbing only; their text is noise.
  */
 import assert from "node:assert/strict";
-import { CancelledError, Generator } from "../../engine/inference/mod.ts";
+import { Generator } from "../../engine/inference/mod.ts";
 import { createLogger } from "../../engine/log/mod.ts";
-import { ModelMissingError } from "../../engine/models/mod.ts";
+import { CancelledError, ModelMissingError } from "../../engine/protocol/errors.ts";
 import { CHATML_TEMPLATE, tinyLlamaGguf, writeTinyModel } from "../_helpers/gguf_writer.ts";
 
 const log = createLogger("test", "error");

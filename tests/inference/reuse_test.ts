@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { loadConfig } from "../../engine/config/mod.ts";
-import { CancelledError } from "../../engine/inference/mod.ts";
+import { CancelledError } from "../../engine/protocol/errors.ts";
 import { createLogger } from "../../engine/log/mod.ts";
 import { type CompletionInput, CompletionPipeline } from "../../engine/pipeline.ts";
 import { createModelHost } from "../../engine/engine.ts";

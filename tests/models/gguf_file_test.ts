@@ -9,11 +9,11 @@ import { defaultCacheDir } from "../../engine/config/mod.ts";
 import {
   checkGgufFile,
   checkGgufHeader,
-  ModelMissingError,
   modelPath,
   readModelsLock,
 } from "../../engine/models/mod.ts";
 import { ErrorCode } from "../../engine/protocol/mod.ts";
+import { ModelMissingError } from "../../engine/protocol/errors.ts";
 import { tinyLlamaGguf } from "../_helpers/gguf_writer.ts";
 
 const LOCK = new URL("../../models.lock", import.meta.url).pathname;

@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { ModelMissingError, resolveModel } from "../../engine/models/mod.ts";
+import { resolveModel } from "../../engine/models/mod.ts";
+import { ModelMissingError } from "../../engine/protocol/errors.ts";
 import { ErrorCode } from "../../engine/protocol/mod.ts";
 import { tinyLlamaGguf } from "../_helpers/gguf_writer.ts";
 

@@ -8,7 +8,7 @@ import { dirname, join } from "node:path";
 import { CancellationTokenSource, type MessageConnection } from "vscode-jsonrpc/node";
 import { CompleteRequest, ErrorCode, StatusRequest } from "../../engine/protocol/mod.ts";
 import { connectWithRetry, rpc, spawnSidecar } from "../_helpers/sidecar.ts";
-import { projectStateDir } from "../../engine/learning/mod.ts";
+import { projectStateDir } from "../../engine/config/mod.ts";
 
 const PYTHON = `def fibonacci(n):
     if n < 2:

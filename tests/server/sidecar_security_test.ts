@@ -11,7 +11,7 @@ import { connect, type Socket } from "node:net";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { MessageConnection } from "vscode-jsonrpc/node";
-import { projectStateDir } from "../../engine/learning/mod.ts";
+import { projectStateDir } from "../../engine/config/mod.ts";
 import { type CompleteRequest, ErrorCode, type StatusRequest } from "../../engine/protocol/mod.ts";
 import {
   connectWithRetry,
