@@ -24,7 +24,7 @@ export const SERVER_INFO = { name: "ast-complete", version: "0.1.0" } as const;
  * A model host that resolves the configured generator and loads it.
  * Loading starts only when `start()` is called.
  */
-export function createModelHost(config: Config, log: Logger): ModelHost {
+function createModelHost(config: Config, log: Logger): ModelHost {
   return new ModelHost(async () => {
     const model = await resolveModel(config.cacheDir, config.modelsLock, config.generator.model);
     log.info(`Loading ${model.name} from ${model.path}`);
@@ -36,7 +36,7 @@ export function createModelHost(config: Config, log: Logger): ModelHost {
  * The projects' indexes, sharing one embedder loaded on first use. The
  * sidecar embeds on one thread, leaving the other cores to the generator.
  */
-export function createProjects(
+function createProjects(
   config: Config,
   log: Logger,
   options: { embedderThreads?: number; syntax?: Promise<SyntaxService> } = {},

@@ -28,8 +28,7 @@ import { join, relative } from "node:path";
 import { loadConfig } from "../engine/config/mod.ts";
 import { languageOf } from "../engine/documents/mod.ts";
 import { createLogger } from "../engine/log/mod.ts";
-import { CompletionPipeline } from "../engine/pipeline.ts";
-import { createModelHost } from "../engine/engine.ts";
+import { createEngine } from "../engine/engine.ts";
 import type { CompleteRequest } from "../engine/protocol/mod.ts";
 import { seeded, stats } from "./bench/stats.ts";
 import { indexSuite, repo } from "./bench/repo.ts";
@@ -146,10 +145,10 @@ async function runSamples(
   const config = loadConfig({ threads: options.threads });
   config.completion.maxPrefixChars = options.prefixChars ?? config.completion.maxPrefixChars;
   config.completion.maxSuffixChars = options.suffixChars ?? config.completion.maxSuffixChars;
-  const host = createModelHost(config, log);
-  host.start();
-  await host.ready(new AbortController().signal, 120_000);
-  const pipeline = new CompletionPipeline(config, host, log);
+  const engine = createEngine(config, log);
+  engine.models.start();
+  await engine.models.ready(new AbortController().signal, 120_000);
+  const { pipeline } = engine;
   const results: CompleteRequest.Result[] = [];
   try {
     for (const sample of samples) {
@@ -165,7 +164,7 @@ async function runSamples(
       );
     }
   } finally {
-    await host.dispose();
+    await engine.close();
   }
   return results;
 }

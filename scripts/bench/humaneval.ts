@@ -9,8 +9,7 @@ import { gunzipSync } from "fflate";
 import { join } from "node:path";
 import { loadConfig } from "../../engine/config/mod.ts";
 import type { Logger } from "../../engine/log/mod.ts";
-import { CompletionPipeline } from "../../engine/pipeline.ts";
-import { createModelHost } from "../../engine/engine.ts";
+import { createEngine } from "../../engine/engine.ts";
 import { seeded, stats } from "./stats.ts";
 
 const EVAL_DIR = new URL("../../../shared/eval/humaneval-infilling/", import.meta.url).pathname;
@@ -60,11 +59,12 @@ async function passes(problem: Problem, completion: string): Promise<boolean> {
 /** Runs the suite: `limit` problems from each set. */
 export async function humanevalFim(options: { limit: number; log: Logger }) {
   const config = loadConfig();
-  const host = createModelHost(config, options.log);
-  host.start();
+  const engine = createEngine(config, options.log);
+  engine.models.start();
   const never = new AbortController().signal;
+  const host = engine.models;
   await host.ready(never, 120_000);
-  const pipeline = new CompletionPipeline(config, host, options.log);
+  const { pipeline } = engine;
   const report: Record<string, unknown> = {};
   try {
     for (const [name, set] of Object.entries(SETS)) {
@@ -112,7 +112,7 @@ export async function humanevalFim(options: { limit: number; log: Logger }) {
       };
     }
   } finally {
-    await host.dispose();
+    await engine.close();
   }
   return report;
 }

@@ -11,16 +11,14 @@
  *        peak memory, re-index latency after a save, retrieval latency.
  */
 import { join, relative, resolve } from "node:path";
-import { SyntaxService } from "../../engine/ast/mod.ts";
 import { type Config, defaultCacheDir, loadConfig } from "../../engine/config/mod.ts";
 import { languageOf } from "../../engine/documents/mod.ts";
 import { walkProject } from "../../engine/indexer/mod.ts";
 import type { Logger } from "../../engine/log/mod.ts";
 import { resolveEmbedderDir } from "../../engine/models/mod.ts";
 import { Embedder } from "../../engine/retrieval/mod.ts";
-import { CompletionPipeline } from "../../engine/pipeline.ts";
 import type { CompleteRequest } from "../../engine/protocol/mod.ts";
-import { createModelHost, createProjects } from "../../engine/engine.ts";
+import { createEngine } from "../../engine/engine.ts";
 import { seeded, stats } from "./stats.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -41,15 +39,13 @@ export async function benchConfig(): Promise<Config> {
   return config;
 }
 
+/** The engine, as every front door builds it, with `root` indexed now. */
 export async function openIndexed(config: Config, root: string, log: Logger) {
-  const projects = createProjects(config, log, {
-    embedderThreads: config.generator.threads,
-    syntax: SyntaxService.create(),
-  });
-  const project = await projects.openNow(root);
+  const engine = createEngine(config, log, { embedderThreads: config.generator.threads });
+  const project = await engine.projects.openNow(root);
   const started = performance.now();
   await project.indexer.indexAll();
-  return { projects, project, indexMs: performance.now() - started };
+  return { engine, project, indexMs: performance.now() - started };
 }
 
 /** Where each name is defined: name → files. */
@@ -125,13 +121,12 @@ function editSimilarity(a: string, b: string): number {
 export async function repo(options: { dir?: string; samples: number; log: Logger }) {
   const root = resolve(options.dir ?? DEFAULT_PROJECT);
   const config = await benchConfig();
-  const { projects, project, indexMs } = await openIndexed(config, root, options.log);
+  const { engine, project, indexMs } = await openIndexed(config, root, options.log);
   const paths = (await Array.fromAsync(walkProject(root))).map((file) => file.path);
   const samples = await pickRepoSamples(root, paths, options.samples);
-  const host = createModelHost(config, options.log);
-  host.start();
-  await host.ready(new AbortController().signal, 120_000);
-  const pipeline = new CompletionPipeline(config, host, options.log, SyntaxService.create());
+  engine.models.start();
+  await engine.models.ready(new AbortController().signal, 120_000);
+  const { pipeline } = engine;
   const runs = { with: [] as CompleteRequest.Result[], without: [] as CompleteRequest.Result[] };
   try {
     for (const sample of samples) {
@@ -163,8 +158,7 @@ export async function repo(options: { dir?: string; samples: number; log: Logger
       await project.indexer.reindex(absolute, sample.text);
     }
   } finally {
-    await host.dispose();
-    await projects.close();
+    await engine.close();
   }
   const score = (results: CompleteRequest.Result[]) => {
     const texts = results.map((result) => result.items[0]?.text ?? "");
@@ -220,7 +214,7 @@ export async function indexSuite(options: { dir?: string; files: number; log: Lo
   const config = await benchConfig();
   let peakRss = Deno.memoryUsage().rss;
   const sampler = setInterval(() => peakRss = Math.max(peakRss, Deno.memoryUsage().rss), 100);
-  const { projects, project, indexMs } = await openIndexed(config, root, options.log);
+  const { engine, project, indexMs } = await openIndexed(config, root, options.log);
   clearInterval(sampler);
   const { files, chunks } = project.indexer.progress();
   const paths = (await Array.fromAsync(walkProject(root))).map((file) => file.path);
@@ -246,7 +240,7 @@ export async function indexSuite(options: { dir?: string; files: number; log: Lo
       await timed(() => project.contextSource({ code, linePrefix: "", imports: "" }, path)),
     );
   }
-  await projects.close();
+  await engine.close();
   const embedder = await Embedder.load(
     await resolveEmbedderDir(config.cacheDir, config.modelsLock),
     {

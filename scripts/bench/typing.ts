@@ -11,13 +11,11 @@
  * syntax and project context as in an editor (`--dir` picks the project).
  */
 import { join, relative, resolve } from "node:path";
-import { SyntaxService } from "../../engine/ast/mod.ts";
 import { languageOf } from "../../engine/documents/mod.ts";
 import { walkProject } from "../../engine/indexer/mod.ts";
+import type { ModelHost } from "../../engine/inference/mod.ts";
 import type { Logger } from "../../engine/log/mod.ts";
-import { CompletionPipeline } from "../../engine/pipeline.ts";
 import type { CompleteRequest } from "../../engine/protocol/mod.ts";
-import { createModelHost } from "../../engine/engine.ts";
 import { benchConfig, DEFAULT_PROJECT, openIndexed } from "./repo.ts";
 import { seeded, stats } from "./stats.ts";
 
@@ -65,16 +63,16 @@ async function typingSession(files: string[], lines: number): Promise<Keystroke[
 export async function typingLatency(options: { dir?: string; lines: number; log: Logger }) {
   const root = resolve(options.dir ?? DEFAULT_PROJECT);
   const config = await benchConfig();
-  const { projects, project } = await openIndexed(config, root, options.log);
+  const { engine, project } = await openIndexed(config, root, options.log);
   const files = (await Array.fromAsync(walkProject(root)))
     .map((file) => join(root, file.path))
     .filter((path) => /\.(js|ts|py)$/.test(path));
   const keystrokes = await typingSession(files, options.lines);
-  const host = createModelHost(config, options.log);
+  const host = engine.models;
   host.start();
   const never = new AbortController().signal;
   await host.ready(never, 120_000);
-  const pipeline = new CompletionPipeline(config, host, options.log, SyntaxService.create());
+  const { pipeline } = engine;
   const context = { source: project.contextSource, repoName: project.name };
   let peakRss = Deno.memoryUsage().rss;
   const sampler = setInterval(() => peakRss = Math.max(peakRss, Deno.memoryUsage().rss), 50);
@@ -160,8 +158,7 @@ export async function typingLatency(options: { dir?: string; lines: number; log:
     };
   } finally {
     clearInterval(sampler);
-    await host.dispose();
-    await projects.close();
+    await engine.close();
   }
 }
 
@@ -169,7 +166,7 @@ export async function typingLatency(options: { dir?: string; lines: number; log:
  * The model's own speed on this machine: tokens per second generating from
  * a short prompt, the floor any completion of that length stands on.
  */
-async function decodeSpeed(host: ReturnType<typeof createModelHost>): Promise<number> {
+async function decodeSpeed(host: ModelHost): Promise<number> {
   const generator = host.generator!;
   const rates: number[] = [];
   for (let run = 0; run < 3; run++) {

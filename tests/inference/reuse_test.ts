@@ -8,14 +8,14 @@ import assert from "node:assert/strict";
 import { loadConfig } from "../../engine/config/mod.ts";
 import { CancelledError } from "../../engine/protocol/errors.ts";
 import { createLogger } from "../../engine/log/mod.ts";
-import { type CompletionInput, CompletionPipeline } from "../../engine/pipeline.ts";
-import { createModelHost } from "../../engine/engine.ts";
+import type { CompletionInput } from "../../engine/pipeline.ts";
+import { createEngine } from "../../engine/engine.ts";
 
 const log = createLogger("test", "error");
 const config = loadConfig();
-const host = createModelHost(config, log);
+const engine = createEngine(config, log);
+const { models: host, pipeline } = engine;
 host.start();
-const pipeline = new CompletionPipeline(config, host, log);
 
 const BEFORE = `import math
 
@@ -171,7 +171,7 @@ Deno.test("a keystroke storm ends with the latest request answered and the rest 
 
 Deno.test({
   name: "the model is freed",
-  fn: () => host.dispose(),
+  fn: () => engine.close(),
   sanitizeResources: false,
   sanitizeOps: false,
 });
