@@ -20,6 +20,19 @@ import type { ModelHost } from "./inference/mod.ts";
 import { type CompleteRequest, ErrorCode, type Position } from "./protocol/mod.ts";
 import { CancelledError, EngineError } from "./protocol/errors.ts";
 
+/**
+ * A completion as the pipeline makes it, before any transport: sessions give
+ * it an id and the wire's shape.
+ */
+export interface Completion {
+  /** The suggestion, inserted at the cursor; empty when nothing is worth showing. */
+  text: string;
+  /** Time per stage and prompt sizes. */
+  timings: CompleteRequest.Timings;
+  /** The project context that went into the prompt; absent when answered from the cache. */
+  context?: CompleteRequest.ContextChunk[];
+}
+
 /** One completion request, with the document's text resolved. */
 export interface CompletionInput {
   uri: string;
@@ -66,7 +79,7 @@ export class CompletionPipeline {
    * @throws EngineError for bad input or a model that is not ready;
    *   CancelledError when cancelled or superseded.
    */
-  async complete(input: CompletionInput, signal: AbortSignal): Promise<CompleteRequest.Result> {
+  async complete(input: CompletionInput, signal: AbortSignal): Promise<Completion> {
     const started = performance.now();
     this.#inFlight.get(input.uri)?.abort();
     const controller = new AbortController();
@@ -86,7 +99,7 @@ export class CompletionPipeline {
       const cached = input.fresh || input.useCache === false
         ? undefined
         : this.#cache.lookup(cacheKey);
-      if (cached !== undefined) return cachedResult(input.position, cached, started);
+      if (cached !== undefined) return cachedCompletion(cached, started);
       const prefix = tailWholeLines(cacheKey.before, limits.maxPrefixChars);
       const suffix = cacheKey.after.slice(0, limits.maxSuffixChars);
       const linePrefix = prefix.slice(prefix.lastIndexOf("\n") + 1);
@@ -144,8 +157,7 @@ export class CompletionPipeline {
       const text = postprocess(generation.text, cursor);
       this.#cache.remember(cacheKey, text);
       return {
-        id: crypto.randomUUID(),
-        items: text ? [{ text, range: { start: input.position, end: input.position } }] : [],
+        text,
         timings: {
           astMs,
           retrieveMs,
@@ -218,10 +230,9 @@ export class CompletionPipeline {
 }
 
 /** A completion answered from the cache: no model, no context. */
-function cachedResult(position: Position, text: string, started: number): CompleteRequest.Result {
+function cachedCompletion(text: string, started: number): Completion {
   return {
-    id: crypto.randomUUID(),
-    items: text ? [{ text, range: { start: position, end: position } }] : [],
+    text,
     timings: {
       astMs: 0,
       retrieveMs: 0,

@@ -29,7 +29,7 @@ import { loadConfig } from "../engine/config/mod.ts";
 import { languageOf } from "../engine/documents/mod.ts";
 import { createLogger } from "../engine/log/mod.ts";
 import { createEngine } from "../engine/engine.ts";
-import type { CompleteRequest } from "../engine/protocol/mod.ts";
+import type { Completion } from "../engine/pipeline.ts";
 import { seeded, stats } from "./bench/stats.ts";
 import { indexSuite, repo } from "./bench/repo.ts";
 import { typingLatency } from "./bench/typing.ts";
@@ -141,7 +141,7 @@ async function pickSamples(count: number): Promise<Sample[]> {
 async function runSamples(
   samples: Sample[],
   options: { threads?: number; prefixChars?: number; suffixChars?: number } = {},
-): Promise<CompleteRequest.Result[]> {
+): Promise<Completion[]> {
   const config = loadConfig({ threads: options.threads });
   config.completion.maxPrefixChars = options.prefixChars ?? config.completion.maxPrefixChars;
   config.completion.maxSuffixChars = options.suffixChars ?? config.completion.maxSuffixChars;
@@ -149,7 +149,7 @@ async function runSamples(
   engine.models.start();
   await engine.models.ready(new AbortController().signal, 120_000);
   const { pipeline } = engine;
-  const results: CompleteRequest.Result[] = [];
+  const results: Completion[] = [];
   try {
     for (const sample of samples) {
       results.push(
@@ -223,8 +223,8 @@ async function lines() {
   await runSamples(samples.slice(0, 1));
   const results = await runSamples(samples);
   const timings = results.map((result) => result.timings);
-  const shown = results.filter((result) => result.items.length > 0).length;
-  const exact = results.filter((result, index) => result.items[0]?.text === samples[index].expected)
+  const shown = results.filter((result) => result.text !== "").length;
+  const exact = results.filter((result, index) => result.text === samples[index].expected)
     .length;
   return {
     totalMs: stats(timings.map((timing) => timing.totalMs)),
@@ -246,9 +246,7 @@ async function window() {
     byWindow[`prefix${prefixChars}_suffix${suffixChars}`] = {
       totalMs: stats(results.map((result) => result.timings.totalMs)),
       promptTokens: stats(results.map((result) => result.timings.promptTokens)),
-      exactMatch: results.filter((result, index) =>
-        result.items[0]?.text === samples[index].expected
-      )
+      exactMatch: results.filter((result, index) => result.text === samples[index].expected)
         .length,
       samples: samples.length,
     };

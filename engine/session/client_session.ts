@@ -172,7 +172,7 @@ export class ClientSession {
     const inWorkspace = isAbsolute(filePath) ? relative(this.#workspace, filePath) : filePath;
     const path = inWorkspace.startsWith("..") ? filePath : inWorkspace;
     const project = this.#engine.projects.get(this.#workspace);
-    const result = await this.#engine.pipeline.complete({
+    const completion = await this.#engine.pipeline.complete({
       uri,
       path,
       languageId,
@@ -182,13 +182,21 @@ export class ClientSession {
       maxTokens: optionalCount(params, "maxTokens"),
       ...(project ? { context: { source: project.contextSource, repoName: project.name } } : {}),
     }, signal);
-    if (result.items[0]) {
-      this.#shown.set(result.id, { text: result.items[0].text, languageId, path });
+    const id = crypto.randomUUID();
+    if (completion.text) {
+      this.#shown.set(id, { text: completion.text, languageId, path });
       while (this.#shown.size > RECENT_RESULTS) {
         this.#shown.delete(this.#shown.keys().next().value!);
       }
     }
-    return result;
+    return {
+      id,
+      items: completion.text
+        ? [{ text: completion.text, range: { start: position, end: position } }]
+        : [],
+      timings: completion.timings,
+      ...(completion.context ? { context: completion.context } : {}),
+    };
   }
 
   /** `feedback`: records what the user did with a suggestion. */

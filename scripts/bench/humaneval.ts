@@ -88,7 +88,7 @@ export async function humanevalFim(options: { limit: number; log: Logger }) {
           maxLines: set.maxLines,
         }, never);
         engine.ms.push(result.timings.totalMs);
-        if (await passes(problem, (result.items[0]?.text ?? "") + gap)) engine.passed++;
+        if (await passes(problem, (result.text ?? "") + gap)) engine.passed++;
         const generation = await host.generator!.generate({
           prefix: problem.prompt,
           suffix: problem.suffix,

@@ -17,7 +17,7 @@ import { walkProject } from "../../engine/indexer/mod.ts";
 import type { Logger } from "../../engine/log/mod.ts";
 import { resolveEmbedderDir } from "../../engine/models/mod.ts";
 import { Embedder } from "../../engine/retrieval/mod.ts";
-import type { CompleteRequest } from "../../engine/protocol/mod.ts";
+import type { Completion } from "../../engine/pipeline.ts";
 import { createEngine } from "../../engine/engine.ts";
 import { seeded, stats } from "./stats.ts";
 
@@ -127,7 +127,7 @@ export async function repo(options: { dir?: string; samples: number; log: Logger
   engine.models.start();
   await engine.models.ready(new AbortController().signal, 120_000);
   const { pipeline } = engine;
-  const runs = { with: [] as CompleteRequest.Result[], without: [] as CompleteRequest.Result[] };
+  const runs = { with: [] as Completion[], without: [] as Completion[] };
   try {
     for (const sample of samples) {
       const lines = sample.text.split("\n");
@@ -160,8 +160,8 @@ export async function repo(options: { dir?: string; samples: number; log: Logger
   } finally {
     await engine.close();
   }
-  const score = (results: CompleteRequest.Result[]) => {
-    const texts = results.map((result) => result.items[0]?.text ?? "");
+  const score = (results: Completion[]) => {
+    const texts = results.map((result) => result.text ?? "");
     return {
       exactMatch: texts.filter((text, index) => text === samples[index].expected).length,
       editSimilarity: stats(

@@ -15,7 +15,7 @@ import { languageOf } from "../../engine/documents/mod.ts";
 import { walkProject } from "../../engine/indexer/mod.ts";
 import type { ModelHost } from "../../engine/inference/mod.ts";
 import type { Logger } from "../../engine/log/mod.ts";
-import type { CompleteRequest } from "../../engine/protocol/mod.ts";
+import type { Completion } from "../../engine/pipeline.ts";
 import { benchConfig, DEFAULT_PROJECT, openIndexed } from "./repo.ts";
 import { seeded, stats } from "./stats.ts";
 
@@ -77,7 +77,7 @@ export async function typingLatency(options: { dir?: string; lines: number; log:
   let peakRss = Deno.memoryUsage().rss;
   const sampler = setInterval(() => peakRss = Math.max(peakRss, Deno.memoryUsage().rss), 50);
   const run = async (mode: "engine" | "model" | "naive", session = keystrokes) => {
-    const results: CompleteRequest.Result[] = [];
+    const results: Completion[] = [];
     for (const keystroke of session) {
       results.push(
         await pipeline.complete({
@@ -102,7 +102,7 @@ export async function typingLatency(options: { dir?: string; lines: number; log:
     const model = await run("model");
     const engine = await run("engine");
     const decode = await decodeSpeed(host);
-    const summary = (results: CompleteRequest.Result[]) => {
+    const summary = (results: Completion[]) => {
       const timings = results.map((result) => result.timings);
       const modelled = timings.filter((timing) => !timing.cached);
       const prompt = sum(modelled.map((timing) => timing.promptTokens));
@@ -128,7 +128,7 @@ export async function typingLatency(options: { dir?: string; lines: number; log:
           reusedShare: round(reused / prompt, 3),
         },
         fromCache: timings.length - modelled.length,
-        shown: results.filter((result) => result.items.length > 0).length,
+        shown: results.filter((result) => result.text !== "").length,
       };
     };
     const engineSummary = summary(engine);
@@ -148,7 +148,7 @@ export async function typingLatency(options: { dir?: string; lines: number; log:
       modelPathSpeedup: round(naiveSummary.totalMs.median / modelSummary.totalMs.median, 2),
       // Reuse is exact: the model path suggests what the naive path does, keystroke for keystroke.
       sameSuggestions: `${
-        model.filter((result, index) => result.items[0]?.text === naive[index].items[0]?.text)
+        model.filter((result, index) => result.text === naive[index].text)
           .length
       }/${keystrokes.length}`,
       decodeTokensPerSecond: decode,

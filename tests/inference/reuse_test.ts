@@ -73,8 +73,8 @@ Deno.test("a completion that reuses the evaluated prefix equals one evaluated af
   );
   assert.equal(fresh.timings.reusedTokens, 0);
   assert.equal(fresh.timings.promptTokens, reused.timings.promptTokens);
-  assert.ok(reused.items[0]?.text, "a suggestion was made");
-  assert.equal(reused.items[0]?.text, fresh.items[0]?.text);
+  assert.ok(reused.text, "a suggestion was made");
+  assert.equal(reused.text, fresh.text);
 });
 
 Deno.test("steady typing deep in a file reuses nearly all of the prompt at every key", async () => {
@@ -135,14 +135,14 @@ Deno.test("a cancel stops a long prompt evaluation between batches", async () =>
 Deno.test("typing the start of a suggestion returns the rest without the model", async () => {
   await host.ready(never, 120_000);
   const first = await pipeline.complete(at("file:///through.py", ""), never);
-  const shown = first.items[0]?.text ?? "";
+  const shown = first.text ?? "";
   assert.ok(shown.length > 3, `a suggestion to type through: ${JSON.stringify(shown)}`);
   assert.equal(first.timings.cached, false);
   const typed = shown.slice(0, 3);
   const next = await pipeline.complete(at("file:///through.py", typed), never);
   assert.equal(next.timings.cached, true);
   assert.equal(next.timings.generateMs, 0);
-  assert.equal(next.items[0]?.text, shown.slice(3));
+  assert.equal(next.text, shown.slice(3));
   const other = await pipeline.complete(at("file:///through.py", `${typed}q`), never);
   assert.equal(other.timings.cached, false, "typing something else asks the model");
 });
