@@ -20,6 +20,8 @@ import { CancelledError, ModelMissingError } from "../protocol/errors.ts";
 import {
   CHAT_SYSTEM_PROMPT,
   chatUserMessage,
+  fimPrompt,
+  type FimTokens,
   type PromptFormat,
   type PromptInput,
 } from "./prompt.ts";
@@ -82,7 +84,7 @@ export class Generator {
   /** Aborted by dispose(): a generation in flight stops at its next batch or token. */
   #closing = new AbortController();
   /** The model's `<|repo_name|>` and `<|file_sep|>` tokens, when it has both. */
-  #repo?: { name: Token; fileSeparator: Token };
+  #fimTokens?: FimTokens;
 
   private constructor(
     llama: Llama,
@@ -93,17 +95,24 @@ export class Generator {
     this.#model = model;
     this.#context = context;
     this.#sequence = context.getSequence();
-    const infill = model.tokens.infill;
-    this.format = infill.prefix != null && infill.suffix != null && infill.middle != null
-      ? "fim"
-      : "chat";
+    const { prefix, suffix, middle } = model.tokens.infill;
     this.modelName = String(model.fileInfo.metadata.general?.name ?? "unknown");
     const single = (text: string) => {
       const tokens = model.tokenize(text, true);
       return tokens.length === 1 ? tokens[0] : undefined;
     };
     const name = single("<|repo_name|>"), fileSeparator = single("<|file_sep|>");
-    if (name !== undefined && fileSeparator !== undefined) this.#repo = { name, fileSeparator };
+    if (prefix != null && suffix != null && middle != null) {
+      this.#fimTokens = {
+        prefix,
+        suffix,
+        middle,
+        ...(name !== undefined && fileSeparator !== undefined
+          ? { repo: { name, fileSeparator } }
+          : {}),
+      };
+    }
+    this.format = this.#fimTokens ? "fim" : "chat";
   }
 
   /**
@@ -175,8 +184,8 @@ export class Generator {
     const outputBefore = meter.usedOutputTokens;
     let promptTokens: number;
     let reused = 0;
-    if (this.format === "fim") {
-      const prompt = this.#fimTokens(request);
+    if (this.#fimTokens) {
+      const prompt = fimPrompt(request, this.#fimTokens, (text) => this.#model.tokenize(text));
       promptTokens = prompt.length;
       reused = await this.#keepAlignedPrefix(prompt);
       await this.#evaluateWholeBatches(prompt, reused, request.signal);
@@ -246,35 +255,6 @@ export class Generator {
         prompt.slice(start, start + EVAL_BATCH),
       );
     }
-  }
-
-  /**
-   * Prefix-suffix-middle with the model's own FIM tokens. When the model also
-   * knows repository tokens (Qwen2.5-Coder), the project context goes first as
-   * files of the repository, so it stays a stable prefix between keystrokes.
-   */
-  #fimTokens(input: PromptInput): Token[] {
-    const infill = this.#model.tokens.infill;
-    const repo = this.#repo;
-    const header: Token[] = [];
-    if (repo && input.context.length > 0) {
-      header.push(repo.name, ...this.#model.tokenize(`${input.repoName}\n`));
-      for (const snippet of input.context) {
-        header.push(
-          repo.fileSeparator,
-          ...this.#model.tokenize(`${snippet.path}\n${snippet.text}\n`),
-        );
-      }
-      header.push(repo.fileSeparator, ...this.#model.tokenize(`${input.path}\n`));
-    }
-    return [
-      ...header,
-      infill.prefix!,
-      ...this.#model.tokenize(input.prefix),
-      infill.suffix!,
-      ...this.#model.tokenize(input.suffix),
-      infill.middle!,
-    ];
   }
 
   /** Counts a text's tokens, to fit the project context into its budget. */

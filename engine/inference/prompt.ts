@@ -1,4 +1,8 @@
-/** Prompt text for the two formats a model can take: FIM infill and chat. */
+/**
+ * The prompt layouts, both in one place: FIM infill with the model's own
+ * tokens (repository-level when the model has those tokens too), and chat.
+ */
+import type { Token } from "node-llama-cpp";
 
 /** How a model is prompted, read from the model itself. */
 export type PromptFormat = "fim" | "chat";
@@ -53,4 +57,43 @@ export function chatUserMessage(input: PromptInput): string {
   return (related ? `Related code from the project:\n${related}\n` : "") +
     `\`\`\`${input.languageId}\n${input.prefix}${CURSOR_MARKER}${input.suffix}\n\`\`\`\n` +
     `File: ${input.path}. ${task}`;
+}
+
+/** A FIM model's special tokens, read from its vocabulary. */
+export interface FimTokens {
+  prefix: Token;
+  suffix: Token;
+  middle: Token;
+  /** `<|repo_name|>` and `<|file_sep|>`, when the model has both (Qwen2.5-Coder). */
+  repo?: { name: Token; fileSeparator: Token };
+}
+
+/**
+ * Prefix-suffix-middle with the model's own FIM tokens. When the model also
+ * knows repository tokens, the project context goes first as files of the
+ * repository, so it stays a stable prefix between keystrokes.
+ *
+ * @returns The prompt's tokens.
+ */
+export function fimPrompt(
+  input: PromptInput,
+  tokens: FimTokens,
+  tokenize: (text: string) => Token[],
+): Token[] {
+  const header: Token[] = [];
+  if (tokens.repo && input.context.length > 0) {
+    header.push(tokens.repo.name, ...tokenize(`${input.repoName}\n`));
+    for (const snippet of input.context) {
+      header.push(tokens.repo.fileSeparator, ...tokenize(`${snippet.path}\n${snippet.text}\n`));
+    }
+    header.push(tokens.repo.fileSeparator, ...tokenize(`${input.path}\n`));
+  }
+  return [
+    ...header,
+    tokens.prefix,
+    ...tokenize(input.prefix),
+    tokens.suffix,
+    ...tokenize(input.suffix),
+    tokens.middle,
+  ];
 }
