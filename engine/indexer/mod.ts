@@ -5,7 +5,16 @@
  */
 export { Indexer, type IndexProgress } from "./indexer.ts";
 export {
+  type Freshness,
+  MAX_WATCHED_DIRS,
+  RESCAN_INTERVAL_MS,
+  WATCH_DEBOUNCE_MS,
+  watchBudget,
+  type WatchOptions,
+} from "./watcher.ts";
+export {
   DEFAULT_IGNORES,
+  fileVersion,
   type FoundFile,
   isSecretPath,
   looksBinary,

@@ -45,9 +45,11 @@ export class ProjectIndex {
   }
 
   /**
-   * Indexes the project in the background once this process holds its lock:
-   * at once, or when the sidecar holding it exits (then a walk catches up on
-   * whatever changed meanwhile).
+   * Indexes the project in the background once this process holds its lock,
+   * and keeps it fresh from then on (watching the project, see
+   * `Indexer.watch`): at once, or when the sidecar holding it exits (then a
+   * walk catches up on whatever changed meanwhile). A reader does not watch:
+   * the writer does.
    */
   start(): void {
     if (!this.#lock.held) {
@@ -55,8 +57,16 @@ export class ProjectIndex {
     }
     this.#lock.whenHeld(() => {
       this.#store.writable = true;
-      this.indexer.start();
+      void this.indexer.watch();
     });
+  }
+
+  /**
+   * `index/rebuild`: walks the project again, reading every file, if this
+   * process writes the index; a reader leaves it to the writer.
+   */
+  rebuild(): void {
+    if (this.#lock.held) this.indexer.start();
   }
 
   /** Re-indexes one file if this process writes the index; a reader leaves it to the writer. */
@@ -163,9 +173,11 @@ export class Projects {
   /** Index progress of a project, or "off" with the reason when it has none. */
   progress(
     root: string,
-  ): (IndexProgress & { readOnly?: true }) | { files: 0; chunks: 0; pending: 0; state: "off" } {
+  ):
+    | (IndexProgress & { readOnly?: true })
+    | { files: 0; chunks: 0; pending: 0; state: "off"; watching: "off" } {
     const project = this.#ready.get(root);
-    if (!project) return { files: 0, chunks: 0, pending: 0, state: "off" };
+    if (!project) return { files: 0, chunks: 0, pending: 0, state: "off", watching: "off" };
     return { ...project.indexer.progress(), ...(project.writer ? {} : { readOnly: true }) };
   }
 

@@ -99,6 +99,8 @@ export interface FoundFile {
   /** Path relative to the project root, with "/" separators. */
   path: string;
   size: number;
+  /** Its size, times and inode (see `fileVersion`): the same while the file is not written. */
+  version: string;
 }
 
 /** Options of a walk. */
@@ -107,6 +109,13 @@ export interface WalkOptions {
   signal?: AbortSignal;
   /** Told of every file or directory left out, with the reason. */
   onSkip?: (path: string, reason: SkipReason) => void;
+  /** Told of every directory the walk descends into ("" for the root): what a watcher watches. */
+  onDirectory?: (path: string) => void;
+  /**
+   * Walks only this project-relative directory and what lies under it. It is not judged
+   * itself: see `skipReasonForDirectory`.
+   */
+  from?: string;
 }
 
 const secrets = ignore().add(SECRET_PATTERNS);
@@ -197,6 +206,43 @@ export async function skipReasonForPath(
   return undefined;
 }
 
+/**
+ * Why the walk would not descend into the directory at a project-relative
+ * path; undefined when it would. A symlink is not a directory here.
+ *
+ * @param root The project's real path.
+ */
+export async function skipReasonForDirectory(
+  root: string,
+  path: string,
+  rules = new IgnoreRules(root),
+): Promise<SkipReason | undefined> {
+  if (path.startsWith("..") || path.startsWith("/")) return "outside";
+  if (path === "") return undefined;
+  if (await rules.ignores(path, true)) return "ignored";
+  if (isSecretPath(`${path}/`)) return "secret";
+  const info = await Deno.lstat(join(root, path)).catch(() => undefined);
+  if (info?.isSymlink) return "symlink";
+  return undefined;
+}
+
+/**
+ * A file's size, modification and change times and inode, as one string: it
+ * changes whenever the file is written or replaced (the change time cannot
+ * be set back, unlike the modification time). Undefined while the file was
+ * changed in the last two seconds: a write in the same clock tick as the
+ * one seen could leave every field equal (git's "racy" files), so such a file
+ * is read again next time.
+ */
+export function fileVersion(info: Deno.FileInfo, now = Date.now()): string | undefined {
+  const changed = Math.max(info.mtime?.getTime() ?? now, info.ctime?.getTime() ?? 0);
+  if (now - changed < RACY_MS) return undefined;
+  return `${info.size}:${info.mtime?.getTime()}:${info.ctime?.getTime()}:${info.ino}`;
+}
+
+/** How recent a change must be for `fileVersion` not to vouch for the file. */
+const RACY_MS = 2000;
+
 /** Why a file with these bytes is not indexed; undefined when it may be. */
 export function skipReasonForContent(bytes: Uint8Array): SkipReason | undefined {
   if (bytes.length > MAX_FILE_BYTES) return "tooLarge";
@@ -217,7 +263,7 @@ export async function* walkProject(
   root: string,
   options: WalkOptions = {},
 ): AsyncGenerator<FoundFile> {
-  yield* walkDir(new IgnoreRules(root), root, "", options);
+  yield* walkDir(new IgnoreRules(root), root, options.from ?? "", options);
 }
 
 async function* walkDir(
@@ -232,6 +278,7 @@ async function* walkDir(
   } catch {
     return; // Unreadable directory: skipped, not fatal.
   }
+  options.onDirectory?.(dir);
   entries.sort((a, b) => a.name.localeCompare(b.name));
   const skip = (path: string, reason: SkipReason) => options.onSkip?.(path, reason);
   for (const entry of entries) {
@@ -248,9 +295,10 @@ async function* walkDir(
       else if (isSecretPath(path)) skip(path, "secret");
       else if (languageOf(entry.name) === "plaintext") continue; // Not code: not worth a count.
       else {
-        const { size } = await Deno.stat(join(root, path));
-        if (size > MAX_FILE_BYTES) skip(path, "tooLarge");
-        else yield { path, size };
+        const info = await Deno.lstat(join(root, path)).catch(() => undefined);
+        if (!info?.isFile) continue; // Gone (or replaced) since the listing.
+        if (info.size > MAX_FILE_BYTES) skip(path, "tooLarge");
+        else yield { path, size: info.size, version: fileVersion(info) ?? "" };
       }
     }
   }

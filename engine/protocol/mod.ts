@@ -108,6 +108,14 @@ export namespace StatusRequest {
       lastSkipped?: { path: string; reason: IndexSkipReason };
       /** True when another sidecar on the same project writes the index and this one reads it. */
       readOnly?: boolean;
+      /**
+       * How this process keeps the index fresh: "events" (the project's folders are
+       * watched; a git HEAD move or a .gitignore change walks it again), "rescan" (too
+       * many folders to watch, or the OS refused: walked again every 60 s or more),
+       * "off" (not kept fresh by this process: another sidecar writes the index, or
+       * there is none).
+       */
+      watching: "events" | "rescan" | "off";
     };
     /** The client's open buffers: how many, and their total UTF-16 length. */
     documents: { documents: number; chars: number };

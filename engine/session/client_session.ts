@@ -116,7 +116,7 @@ export class ClientSession {
 
   /** `index/rebuild`: walks the project again; unchanged files cost a hash each. */
   rebuildIndex(): Record<string, never> {
-    this.#engine.projects.get(this.#workspace)?.indexer.start();
+    this.#engine.projects.get(this.#workspace)?.rebuild();
     return {};
   }
 

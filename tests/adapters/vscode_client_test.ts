@@ -174,7 +174,7 @@ Deno.test("status bar words for each state", () => {
     status: {
       state,
       models: [{ role: "generator", name: "qwen", loaded: state === "ready" }],
-      index: { files, chunks: 100, pending, state: index },
+      index: { files, chunks: 100, pending, state: index, watching: "events" as const },
       documents: { documents: 1, chars: 100 },
       connections: 1,
       limits: { ...loadConfig().limits, maxDocumentBytes: 1 << 20, maxIndexedFileBytes: 1 << 19 },

@@ -127,13 +127,23 @@ Deno.test("Projects: one process writes a project's index, another reads it and 
   assert.equal(reader.writer, false);
   assert.deepEqual(
     { ...second.progress(root), skipped: {} },
-    { files: 0, chunks: 0, pending: 0, state: "idle", skipped: {}, readOnly: true },
+    {
+      files: 0,
+      chunks: 0,
+      pending: 0,
+      state: "idle",
+      skipped: {},
+      readOnly: true,
+      watching: "off",
+    },
   );
   writer.start();
   reader.start(); // Waits for the lock; does not index.
   await writer.indexer.idle();
   assert.equal(reader.indexer.progress().files, 5, "the reader sees what the writer indexed");
   assert.equal(reader.indexer.progress().state, "idle");
+  assert.equal(writer.indexer.progress().watching, "events", "the writer watches the project");
+  assert.equal(reader.indexer.progress().watching, "off", "a reader leaves watching to the writer");
   await reader.reindex(join(root, "app.py"), "def changed():\n    pass\n");
   assert.equal(reader.indexer.progress().pending, 0, "a reader leaves saves to the writer");
 
@@ -144,6 +154,7 @@ Deno.test("Projects: one process writes a project's index, another reads it and 
   }
   assert.equal(reader.writer, true);
   await reader.indexer.idle();
+  assert.equal(reader.indexer.progress().watching, "events", "after taking over, it watches");
   await second.close();
   const stateDir = projectStateDir(cacheDir, root);
   const { DatabaseSync } = await import("node:sqlite");

@@ -1,0 +1,140 @@
+/**
+ * Retrieval over a real fixture project indexed with the real embedder: what
+ * the cursor uses is found in the file that defines it, through its imports,
+ * and the vector index survives a torn save.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { IndexStore, Retriever } from "../../engine/retrieval/mod.ts";
+import { fixtureProject } from "../_helpers/project.ts";
+import { indexed, loadIndexing } from "../_helpers/indexing.ts";
+
+const { embedder, syntax } = await loadIndexing();
+
+Deno.test("Retriever finds the file that defines what the cursor uses", async () => {
+  const { retriever, store } = await indexed(await fixtureProject());
+  const python = await retriever.search(
+    {
+      code: "items = [LineItem(sku, 1, 40)]\ntotal = compute_invoice_total(",
+      linePrefix: "",
+      imports: "",
+    },
+    { excludePath: "app.py", limit: 3 },
+  );
+  assert.equal(python[0].path, "billing/invoice.py");
+  assert.ok(python[0].text.includes("def compute_invoice_total"));
+  const typescript = await retriever.search(
+    {
+      code: "const session = createUserSession(userId, 60);\nif (isSessionExpired(",
+      linePrefix: "",
+      imports: "",
+    },
+    { excludePath: "web/checkout.ts", limit: 3 },
+  );
+  assert.equal(typescript[0].path, "web/session.ts");
+  // A query with no shared identifier still lands through the embedding.
+  const semantic = await retriever.search({
+    code: "sort the goods from cheapest to most expensive",
+    linePrefix: "",
+    imports: "",
+  }, {
+    excludePath: "",
+    limit: 3,
+  });
+  assert.equal(semantic[0].path, "catalog/products.py");
+  // The names at the cursor say nothing; the file's imports say where to look.
+  const imported = await retriever.search(
+    {
+      code: "def main():\n    result = ",
+      linePrefix: "    result = ",
+      imports: "from catalog import products",
+    },
+    { excludePath: "main.py", limit: 3 },
+  );
+  assert.equal(imported[0].path, "catalog/products.py");
+  await store.close();
+});
+
+Deno.test("IndexStore rebuilds its vector index when the saved one is missing or stale", async () => {
+  const { store, stateDir, retriever } = await indexed(await fixtureProject());
+  const query = { code: "total = compute_invoice_total(", linePrefix: "", imports: "" };
+  const expected = (await retriever.search(query, { excludePath: "", limit: 1 }))[0].id;
+  await store.close();
+  await Deno.writeTextFile(join(stateDir, "vectors.usearch"), "torn write");
+  const reopened = await IndexStore.open(stateDir, embedder.dimensions);
+  const [hit] = await new Retriever(reopened, embedder).search(query, {
+    excludePath: "",
+    limit: 1,
+  });
+  assert.equal(hit.id, expected);
+  await reopened.close();
+});
+
+Deno.test("Retriever.definitions() lists what a module the cursor reaches into defines", async () => {
+  const { retriever, store } = await indexed(await fixtureProject());
+  const query = {
+    code: "def report(items):\n    total = invoice.",
+    linePrefix: "    total = invoice.",
+    imports: "",
+  };
+  const [module] = retriever.definitions(query, "report.py");
+  assert.equal(module.path, "billing/invoice.py");
+  assert.ok(
+    module.text.includes(
+      "def compute_invoice_total(items: list[LineItem], tax_rate: float) -> int:",
+    ),
+  );
+  // A name used just before the cursor brings its definition, wherever it lives.
+  const named = retriever.definitions(
+    { code: "session = createUserSession(userId, 60)\nok = ", linePrefix: "ok = ", imports: "" },
+    "web/login.ts",
+  );
+  assert.deepEqual(named.map((chunk) => chunk.path), ["web/session.ts"]);
+  assert.match(
+    named[0].text,
+    /^function createUserSession\(userId: string, ttlSeconds: number\): UserSession \{$/,
+  );
+  await store.close();
+});
+
+Deno.test("Retriever.definitions() follows the file's imports to the right namesake", async () => {
+  const root = await Deno.makeTempDir({ prefix: "ast-complete-namesakes-" });
+  const files: Record<string, string> = {
+    "shop/prices.py": "def total(items, tax):\n    return sum(items) * (1 + tax)\n",
+    "legacy/prices.py": "def total(rows):\n    return len(rows)\n",
+    "web/prices.ts": "export function total(cents: number[]): number {\n  return 0;\n}\n",
+    "web/legacy.ts": "export function total(rows: string[]): number {\n  return 1;\n}\n",
+  };
+  for (const [path, text] of Object.entries(files)) {
+    await Deno.mkdir(join(root, path, ".."), { recursive: true });
+    await Deno.writeTextFile(join(root, path), text);
+  }
+  const { retriever, store } = await indexed(root);
+  const paths = async (languageId: string, path: string, source: string) => {
+    const syntaxFound = await (await syntax).cursorSyntax(languageId, source, source.length, {
+      path,
+    });
+    const lines = source.split("\n");
+    return retriever.definitions({
+      code: source,
+      linePrefix: lines.at(-1)!,
+      imports: syntaxFound!.imports.join("\n"),
+      modules: syntaxFound!.modules,
+    }, path).map((chunk) => chunk.path);
+  };
+  assert.deepEqual(
+    await paths("python", "app.py", "from shop.prices import total\n\nx = total("),
+    ["shop/prices.py"],
+  );
+  assert.deepEqual(
+    await paths("python", "app.py", "from legacy import prices\n\nx = prices."),
+    ["legacy/prices.py"],
+  );
+  assert.deepEqual(
+    await paths("typescript", "web/cart.ts", 'import { total } from "./prices.js";\n\nx = total('),
+    ["web/prices.ts"],
+  );
+  // Without imports, every namesake is a candidate.
+  assert.equal((await paths("python", "app.py", "x = total(")).length, 4);
+  await store.close();
+});
