@@ -20,7 +20,8 @@
  *            with and without retrieval, side by side (scripts/bench/repo.ts)
  *   index    embedding cost, indexing throughput and memory, re-index and retrieval latency
  *   humaneval-fim  HumanEval infilling (single-line, multi-line, random-span), pass@1 of the
- *            engine and of the bare model side by side; `--limit N` problems per set
+ *            engine and of the bare model side by side, and first-line exact match on the
+ *            single-line set; `--limit N` problems per set, `--set single` to run one set
  *            (scripts/bench/humaneval.ts)
  */
 import { parseArgs } from "node:util";
@@ -45,6 +46,7 @@ const { values: flags, positionals } = parseArgs({
     dir: { type: "string", multiple: true },
     files: { type: "string", default: "1000" },
     limit: { type: "string", default: "20" },
+    set: { type: "string", multiple: true },
   },
 });
 const SUITES: Record<string, () => Promise<Record<string, unknown>>> = {
@@ -55,7 +57,7 @@ const SUITES: Record<string, () => Promise<Record<string, unknown>>> = {
   window,
   repo: () => repo({ dir: flags.dir?.[0], samples: Number(flags.samples), log }),
   index: () => indexSuite({ dir: flags.dir?.[0], files: Number(flags.files), log }),
-  "humaneval-fim": () => humanevalFim({ limit: Number(flags.limit), log }),
+  "humaneval-fim": () => humanevalFim({ limit: Number(flags.limit), sets: flags.set, log }),
 };
 const chosen = positionals.length > 0 ? positionals : Object.keys(SUITES);
 

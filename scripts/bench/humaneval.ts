@@ -4,6 +4,9 @@
  * given the same prefix and suffix in its native FIM prompt, side by side.
  * A completion passes when `prompt + completion + suffix + test` runs
  * `check(entry_point)` without error in a Python subprocess (10 s timeout).
+ * The single-line set is also scored by exact match of the first non-empty
+ * line, exactly and ignoring surrounding whitespace, and the bare model's
+ * answer is cut at its first non-empty line there, as published harnesses do.
  */
 import { gunzipSync } from "fflate";
 import { join } from "node:path";
@@ -57,7 +60,7 @@ async function passes(problem: Problem, completion: string): Promise<boolean> {
 }
 
 /** Runs the suite: `limit` problems from each set. */
-export async function humanevalFim(options: { limit: number; log: Logger }) {
+export async function humanevalFim(options: { limit: number; sets?: string[]; log: Logger }) {
   const config = loadConfig();
   const engine = createEngine(config, options.log);
   engine.models.start();
@@ -68,9 +71,12 @@ export async function humanevalFim(options: { limit: number; log: Logger }) {
   const report: Record<string, unknown> = {};
   try {
     for (const [name, set] of Object.entries(SETS)) {
+      if (options.sets && !options.sets.includes(name)) continue;
       const chosen = await problems(set.file, options.limit);
-      const engine = { passed: 0, ms: [] as number[] };
-      const bare = { passed: 0, ms: [] as number[] };
+      const engine = { passed: 0, exact: 0, exactTrimmed: 0, ms: [] as number[] };
+      const bare = { passed: 0, exact: 0, exactTrimmed: 0, ms: [] as number[] };
+      // Lines the bare model got right and the engine did not: where to look.
+      const lostToBare: { task: string; expected: string; engine: string }[] = [];
       // The canonical solution passing shows the harness itself works.
       let canonical = 0;
       for (const problem of chosen) {
@@ -89,6 +95,9 @@ export async function humanevalFim(options: { limit: number; log: Logger }) {
         }, never);
         engine.ms.push(result.timings.totalMs);
         if (await passes(problem, (result.text ?? "") + gap)) engine.passed++;
+        // The bare model as published harnesses run it: its native FIM prompt, and for the
+        // line set the standard cut at its first non-empty line.
+        const oneLine = name === "single";
         const generation = await host.generator!.generate({
           prefix: problem.prompt,
           suffix: problem.suffix,
@@ -98,23 +107,60 @@ export async function humanevalFim(options: { limit: number; log: Logger }) {
           context: [],
           repoName: "",
           maxTokens: BARE_MAX_TOKENS,
-          shouldStop: () => false,
+          shouldStop: (text) => oneLine && FIRST_LINE_DONE.test(text),
           signal: never,
         });
+        const bareText = oneLine ? `${firstLine(generation.text)}\n` : generation.text;
         bare.ms.push(generation.generateMs);
-        if (await passes(problem, generation.text)) bare.passed++;
+        if (await passes(problem, bareText)) bare.passed++;
+        if (oneLine) {
+          const expected = firstLine(problem.canonical_solution);
+          const engineLine = firstLine(result.text ?? "");
+          const bareLine = firstLine(bareText);
+          engine.exact += Number(engineLine === expected);
+          engine.exactTrimmed += Number(engineLine.trim() === expected.trim());
+          bare.exact += Number(bareLine === expected);
+          bare.exactTrimmed += Number(bareLine.trim() === expected.trim());
+          if (engineLine.trim() !== bareLine.trim() && bareLine.trim() === expected.trim()) {
+            lostToBare.push({ task: problem.task_id, expected, engine: engineLine });
+          }
+        }
       }
+      const firstLineScores = (scores: typeof engine) =>
+        name === "single"
+          ? {
+            exactMatch: round(scores.exact / chosen.length),
+            exactMatchTrimmed: round(scores.exactTrimmed / chosen.length),
+          }
+          : {};
       report[name] = {
         problems: chosen.length,
         canonicalPass: canonical,
-        engine: { pass1: round(engine.passed / chosen.length), ms: stats(engine.ms) },
-        bareModel: { pass1: round(bare.passed / chosen.length), ms: stats(bare.ms) },
+        engine: {
+          pass1: round(engine.passed / chosen.length),
+          ...firstLineScores(engine),
+          ms: stats(engine.ms),
+        },
+        bareModel: {
+          pass1: round(bare.passed / chosen.length),
+          ...firstLineScores(bare),
+          ms: stats(bare.ms),
+        },
+        ...(name === "single" ? { lostToBare } : {}),
       };
     }
   } finally {
     await engine.close();
   }
   return report;
+}
+
+/** A non-empty line followed by its newline: where the first-line cut falls. */
+const FIRST_LINE_DONE = /\S[^\n]*\n/;
+
+/** The first non-empty line, as first-line exact match (Qwen2.5-Coder report, Table 7) scores it. */
+function firstLine(text: string): string {
+  return text.split("\n").find((line) => line.trim() !== "") ?? "";
 }
 
 function round(value: number): number {
