@@ -25,10 +25,10 @@ export const SERVER_INFO = { name: "ast-complete", version: "0.1.0" } as const;
  * Loading starts only when `start()` is called.
  */
 function createModelHost(config: Config, log: Logger): ModelHost {
-  return new ModelHost(async () => {
+  return new ModelHost(async (signal) => {
     const model = await resolveModel(config.cacheDir, config.modelsLock, config.generator.model);
     log.info(`Loading ${model.name} from ${model.path}`);
-    return await Generator.load(model.path, { ...config.generator, log });
+    return await Generator.load(model.path, { ...config.generator, log, signal });
   }, log);
 }
 

@@ -15,7 +15,13 @@ import { type CacheKey, CompletionCache } from "./cache/mod.ts";
 import type { Config } from "./config/mod.ts";
 import type { Logger } from "./log/mod.ts";
 import { checkDocumentSize, offsetAt } from "./documents/mod.ts";
-import { completionMode, type CursorContext, isFinished, postprocess } from "./inference/mod.ts";
+import {
+  completionMode,
+  type CursorContext,
+  isFinished,
+  lineMayGrow,
+  postprocess,
+} from "./inference/mod.ts";
 import type { ModelHost } from "./inference/mod.ts";
 import { type CompleteRequest, ErrorCode, type Position } from "./protocol/mod.ts";
 import { CancelledError, EngineError } from "./protocol/errors.ts";
@@ -119,6 +125,7 @@ export class CompletionPipeline {
         lineSuffix,
         suffix,
         mode,
+        lineMayGrow: lineMayGrow(lineSuffix, maxLines, syntax?.inLiteral),
         maxLines,
         format: generator.format,
       };
@@ -147,7 +154,9 @@ export class CompletionPipeline {
         languageId: input.languageId,
         multiline: mode === "block",
         maxTokens: Math.min(
-          mode === "line" ? limits.maxTokensSingleLine : limits.maxTokensMultiLine,
+          mode === "line" && !cursor.lineMayGrow
+            ? limits.maxTokensSingleLine
+            : limits.maxTokensMultiLine,
           input.maxTokens ?? Infinity,
         ),
         shouldStop: (text) => isFinished(text, cursor),

@@ -43,6 +43,8 @@ export interface GeneratorOptions {
   contextSize: number;
   gpu: "auto" | false;
   log: Logger;
+  /** Aborts the load (e.g. the sidecar stops while the model is still loading). */
+  signal?: AbortSignal;
 }
 
 /** One generation. */
@@ -136,12 +138,14 @@ export class Generator {
     });
     try {
       await checkGgufFile(path, llama);
-      const model = await llama.loadModel({ modelPath: path });
+      options.signal?.throwIfAborted();
+      const model = await llama.loadModel({ modelPath: path, loadSignal: options.signal });
       const context = await model.createContext({
         contextSize: Math.min(options.contextSize, model.trainContextSize),
         threads: options.threads,
         sequences: 1,
         batchSize: EVAL_BATCH,
+        createSignal: options.signal,
       });
       return new Generator(llama, model, context);
     } catch (error) {

@@ -6,4 +6,10 @@
 export { type Generation, Generator, type GeneratorOptions } from "./generator.ts";
 export { ModelHost } from "./model_host.ts";
 export type { ContextSnippet, PromptFormat } from "./prompt.ts";
-export { completionMode, type CursorContext, isFinished, postprocess } from "./postprocess/mod.ts";
+export {
+  completionMode,
+  type CursorContext,
+  isFinished,
+  lineMayGrow,
+  postprocess,
+} from "./postprocess/mod.ts";

@@ -7,8 +7,8 @@ import { EngineError } from "../protocol/errors.ts";
 import type { Logger } from "../log/mod.ts";
 import type { Generator } from "./generator.ts";
 
-/** Loads the generator; throws with a message that names the fix. */
-export type GeneratorLoader = () => Promise<Generator>;
+/** Loads the generator, stopping when `signal` aborts; throws with a message that names the fix. */
+export type GeneratorLoader = (signal: AbortSignal) => Promise<Generator>;
 
 /** Holds the generator while it loads and after. */
 export class ModelHost {
@@ -20,6 +20,8 @@ export class ModelHost {
   #loading?: Promise<Generator>;
   #generator?: Generator;
   #listeners = new Set<() => void>();
+  /** Aborted by dispose(): a load still running stops instead of being waited for. */
+  #stopLoading = new AbortController();
 
   constructor(load: GeneratorLoader, log: Logger) {
     this.#load = load;
@@ -50,7 +52,7 @@ export class ModelHost {
   start(): void {
     if (this.#loading) return;
     const started = performance.now();
-    this.#loading = this.#load();
+    this.#loading = this.#load(this.#stopLoading.signal);
     this.#loading.then(
       (generator) => {
         this.#generator = generator;
@@ -62,6 +64,7 @@ export class ModelHost {
         this.#setState("ready");
       },
       (error: Error) => {
+        if (this.#stopLoading.signal.aborted) return; // Stopped on purpose: not a failure.
         this.#error = error.message;
         // ModelMissingError is an EngineError: a missing, truncated or foreign file is ModelMissing.
         this.#errorCode = error instanceof EngineError ? error.code : ErrorCode.InternalError;
@@ -105,8 +108,9 @@ export class ModelHost {
     }
   }
 
-  /** Frees the model once it has loaded or failed. */
+  /** Stops a load still running, and frees the model. */
   async dispose(): Promise<void> {
+    this.#stopLoading.abort();
     await this.#loading?.catch(() => undefined);
     await this.#generator?.dispose();
   }

@@ -52,7 +52,7 @@ Deno.test({
         "editor.wordBasedSuggestions": "off",
         "astComplete.repositoryPath": ROOT,
         "astComplete.denoPath": Deno.execPath(),
-        "astComplete.maxLines": 1,
+        "astComplete.maxLines": 8,
       }),
     );
     const cacheDir = await tempCacheDir();

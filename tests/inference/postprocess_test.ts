@@ -3,6 +3,7 @@ import {
   completionMode,
   type CursorContext,
   isFinished,
+  lineMayGrow,
   postprocess,
 } from "../../engine/inference/mod.ts";
 import type { PromptFormat } from "../../engine/inference/mod.ts";
@@ -25,6 +26,7 @@ function at(
     lineSuffix,
     suffix,
     mode: completionMode(linePrefix, lineSuffix, maxLines),
+    lineMayGrow: lineMayGrow(lineSuffix, maxLines),
     maxLines,
     format: options.format ?? "fim",
   };
@@ -147,5 +149,65 @@ Deno.test("postprocess() never closes a bracket that is not open", () => {
 
 Deno.test("postprocess() lets a block close what the lines before it opened", () => {
   const context = at("run(function () {\n  work();\n║\n", { maxLines: 1 });
-  assert.equal(postprocess("});", context), "});");
+  assert.equal(postprocess("}).catch(log);", context), "}).catch(log);");
+});
+
+Deno.test("postprocess() never shows punctuation alone", () => {
+  assert.equal(postprocess("[", at("items = ║\n")), "");
+  assert.equal(postprocess(");", at("print(x║\n")), "");
+  assert.equal(postprocess("  ", at("x = ║\n")), "");
+  assert.equal(postprocess("[]", at("items = ║\n")), "");
+  assert.equal(postprocess("0", at("count = ║\n")), "0", "one character of substance is shown");
+});
+
+Deno.test("postprocess() goes on past a line that opens a construct, to where it closes", () => {
+  const list = postprocess('[\n    "apple",\n    "pear",\n]\n\nprint(items)', at("items = ║\n"));
+  assert.equal(list, '[\n    "apple",\n    "pear",\n]');
+  const block = postprocess(":\n    start()\n    wait()\nelse:\n", at("if ready║\n"));
+  assert.equal(block, ":\n    start()\n    wait()");
+  assert.equal(
+    postprocess("[\n    1,\n]", at("items = ║\n", { maxLines: 1 })),
+    "",
+    "one line allowed: the bracket alone is not shown",
+  );
+  assert.equal(
+    postprocess("[\n    1,\n]", at("f(items = ║, 2)\n")),
+    "",
+    "code after the cursor keeps it on its line",
+  );
+  assert.equal(postprocess("total(x)\nmore()", at("y = ║\n")), "total(x)", "a closed line ends");
+});
+
+Deno.test("isFinished() waits for a construct the line opened to close", () => {
+  const context = at("items = ║\n");
+  assert.equal(isFinished("[\n    1,", context), false);
+  assert.equal(isFinished("[\n    1,\n]\n\n", context), true);
+  assert.equal(isFinished("total(x)\n", at("y = ║\n")), true);
+});
+
+Deno.test("postprocess() never repeats the line above", () => {
+  assert.equal(postprocess("total += price", at("    total += price\n    ║\n")), "");
+  assert.equal(postprocess("+= price", at("    total += price\n    total ║\n")), "");
+  assert.equal(postprocess("total += tax", at("    total += price\n    ║\n")), "total += tax");
+});
+
+Deno.test("postprocess() cuts what restates the text already typed", () => {
+  assert.equal(
+    postprocess("cheapest_item = min(items, key=price)", at("cheapest = ║\n")),
+    "min(items, key=price)",
+  );
+  assert.equal(postprocess("total = sum(prices)", at("    total = ║\n")), "sum(prices)");
+  assert.equal(postprocess("sum(prices)", at("total = ║\n")), "sum(prices)");
+  assert.equal(
+    postprocess("y == 2", at("if x = ║\n")),
+    "y == 2",
+    "a comparison is not an assignment target",
+  );
+  assert.equal(postprocess("other = 1", at("total = ║\n")), "other = 1", "a different name stays");
+  assert.equal(
+    postprocess("returned_value", at("    return ║\n")),
+    "returned_value",
+    "a longer word that starts alike is new code",
+  );
+  assert.equal(postprocess("return total", at("    return ║\n")), "total");
 });

@@ -15,6 +15,12 @@ export interface CursorContext {
   /** Text after the cursor, as far as the prompt saw it. */
   suffix: string;
   mode: CompletionMode;
+  /**
+   * In "line" mode: whether the completion may go on past the line when the
+   * line it completes opens a construct it does not close (`items = [`,
+   * `if ready:`), to where that construct closes.
+   */
+  lineMayGrow?: boolean;
   /** At most this many lines with content in a block completion. */
   maxLines: number;
   format: PromptFormat;
@@ -42,10 +48,17 @@ export function completionMode(
   maxLines: number,
   inLiteral = false,
 ): CompletionMode {
-  if (maxLines <= 1 || inLiteral) return "line";
-  if (!CLOSERS_ONLY.test(lineSuffix)) return "line";
+  if (!lineMayGrow(lineSuffix, maxLines, inLiteral)) return "line";
   if (linePrefix.trim() === "" || opensBlock(linePrefix)) return "block";
   return "line";
+}
+
+/**
+ * Whether a completion may span lines at all: not with one line allowed, not
+ * inside a string or a comment, not with code after the cursor on its line.
+ */
+export function lineMayGrow(lineSuffix: string, maxLines: number, inLiteral = false): boolean {
+  return maxLines > 1 && !inLiteral && CLOSERS_ONLY.test(lineSuffix);
 }
 
 /** Width of a line's leading whitespace, a tab counting as 4. */

@@ -1,6 +1,6 @@
 /**
  * Where a completion ends: at the end of the line for a single-line
- * completion; for a block, at a blank line, at a dedent out of the cursor's
+ * completion, unless that line opens a construct (then where it closes); for a block, at a blank line, at a dedent out of the cursor's
  * block, or after the line limit. Used both to stop generation early and to
  * cut the final text.
  */
@@ -12,8 +12,17 @@ const CLOSING_LINE = /^\s*[)\]}]+[;,)]*\s*$/;
 export function limitLines(text: string, context: CursorContext): string {
   if (context.mode === "line") {
     const newline = text.indexOf("\n");
-    return newline === -1 ? text : text.slice(0, newline);
+    if (newline === -1) return text;
+    // `items = [` or `if ready:` completed this far goes on to where its construct closes.
+    const line = context.linePrefix + text.slice(0, newline);
+    if (!context.lineMayGrow || !opensBlock(line)) return text.slice(0, newline);
+    return limitBlock(text, { ...context, linePrefix: line });
   }
+  return limitBlock(text, context);
+}
+
+/** Cuts a block completion: at a blank line, at a dedent, after the line limit. */
+function limitBlock(text: string, context: CursorContext): string {
   const lines = text.split("\n");
   const cursorIndent = indentWidth(context.linePrefix);
   const opener = opensBlock(context.linePrefix);

@@ -11,8 +11,10 @@ import { extractChatCode } from "./extract_chat_code.ts";
 import { limitLines } from "./limit_lines.ts";
 import { trimSuffixOverlap } from "./trim_suffix_overlap.ts";
 import { dropTrivial } from "./drop_trivial.ts";
+import { dropRepeatedLine } from "./drop_repeated_line.ts";
+import { trimRestatedPrefix } from "./trim_restated_prefix.ts";
 
-export { completionMode } from "./context.ts";
+export { completionMode, lineMayGrow } from "./context.ts";
 export type { CompletionMode, CursorContext } from "./context.ts";
 
 /** One step of post-processing. */
@@ -24,6 +26,8 @@ const FILTERS: Filter[] = [
   limitLines,
   trimSuffixOverlap,
   balanceBrackets,
+  trimRestatedPrefix,
+  dropRepeatedLine,
   dropTrivial,
 ];
 
