@@ -105,7 +105,7 @@ try {
 async function workspaceRoots(
   log: Logger,
 ): Promise<{ workspace?: string; allowedRoots: string[] }> {
-  const { checkWorkspaceRoot, realPathOf } = await import("./engine/session/mod.ts");
+  const { checkChosenRoot, realPathOf } = await import("./engine/session/mod.ts");
   const allowedRoots: string[] = [];
   for (const root of flags["allow-root"] ?? []) {
     const real = await realPathOf(resolve(root));
@@ -113,8 +113,7 @@ async function workspaceRoots(
     else log.warn(`Ignored --allow-root ${root}: no such folder`);
   }
   if (flags.workspace === undefined) return { allowedRoots };
-  const requested = resolve(flags.workspace);
-  const workspace = await checkWorkspaceRoot(requested, [await realPathOf(requested) ?? requested])
+  const workspace = await checkChosenRoot(resolve(flags.workspace))
     .catch((error: Error) => log.warn(`Not indexing: ${error.message}`));
   return { workspace: workspace ?? undefined, allowedRoots };
 }
@@ -275,7 +274,7 @@ async function complete(config: Config, log: Logger, args: string[]): Promise<vo
 
 /** The project `complete` uses: `--workspace`, else the nearest git root above FILE, if any. */
 async function contextRoot(file: string, log: Logger): Promise<string | undefined> {
-  const { checkWorkspaceRoot, realPathOf } = await import("./engine/session/mod.ts");
+  const { checkChosenRoot } = await import("./engine/session/mod.ts");
   const { dirname, join } = await import("node:path");
   let requested = flags.workspace === undefined ? undefined : resolve(flags.workspace);
   for (let dir = dirname(file); requested === undefined; dir = dirname(dir)) {
@@ -286,7 +285,7 @@ async function contextRoot(file: string, log: Logger): Promise<string | undefine
     log.info(`No git root above ${file}: completing without project context`);
     return undefined;
   }
-  return await checkWorkspaceRoot(requested, [await realPathOf(requested) ?? requested])
+  return await checkChosenRoot(requested)
     .catch((error: Error) => {
       log.warn(`Completing without project context: ${error.message}`);
       return undefined;

@@ -9,6 +9,7 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { dirname, join } from "node:path";
+import { makePrivateDir } from "../config/mod.ts";
 
 /** The environment variable that overrides the token file. */
 export const TOKEN_ENV = "AST_COMPLETE_HTTP_TOKEN";
@@ -89,7 +90,7 @@ async function readOrCreateTokenFile(
  * start at once): the first file linked into place wins and everyone reads it.
  */
 async function createTokenFile(path: string): Promise<string> {
-  await Deno.mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  await makePrivateDir(dirname(path));
   try {
     return await writeTokenFile(path, (temp) => Deno.link(temp, path));
   } catch (error) {

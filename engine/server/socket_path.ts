@@ -6,17 +6,13 @@
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { makePrivateDir } from "../config/mod.ts";
 
 /** Creates the private socket directory and returns a fresh socket path in it. */
 export async function prepareSocketPath(): Promise<string> {
   const base = Deno.env.get("XDG_RUNTIME_DIR") || tmpdir();
   const dir = join(base, `ast-complete-${Deno.uid() ?? "user"}`);
-  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-  const info = await Deno.stat(dir);
-  if (info.uid !== null && info.uid !== Deno.uid()) {
-    throw new Error(`Socket directory ${dir} belongs to another user`);
-  }
-  await Deno.chmod(dir, 0o700);
+  await makePrivateDir(dir);
   await removeStaleSockets(dir);
   return join(dir, `sidecar-${Deno.pid}.sock`);
 }

@@ -10,6 +10,11 @@
  */
 export { ClientSession } from "./client_session.ts";
 export { type CancellationTokenLike, requestFailure, withCancellation } from "./failures.ts";
-export { checkWorkspaceRoot, PROJECT_MARKERS, realPathOf } from "./workspace_root.ts";
+export {
+  checkChosenRoot,
+  checkWorkspaceRoot,
+  PROJECT_MARKERS,
+  realPathOf,
+} from "./workspace_root.ts";
 export { optionalParamsObject, paramsObject } from "./validate.ts";
 export type { Engine, EngineStatus } from "./engine.ts";

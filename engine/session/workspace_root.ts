@@ -80,3 +80,13 @@ export async function checkWorkspaceRoot(
     }, ...): start the sidecar with --workspace DIR or --allow-root DIR to allow it`,
   );
 }
+
+/**
+ * Checks a root the user named on the command line (`--workspace`): allowed
+ * wherever it is, but never "/" or the home folder, and it must be a folder.
+ *
+ * @returns Its real path.
+ */
+export async function checkChosenRoot(requested: string): Promise<string> {
+  return await checkWorkspaceRoot(requested, [await realPathOf(requested) ?? requested]);
+}

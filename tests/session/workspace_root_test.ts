@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { checkWorkspaceRoot } from "../../engine/session/workspace_root.ts";
+import { checkChosenRoot, checkWorkspaceRoot } from "../../engine/session/workspace_root.ts";
 import { EngineError } from "../../engine/protocol/errors.ts";
 import { ErrorCode } from "../../engine/protocol/mod.ts";
 
@@ -63,5 +63,18 @@ Deno.test("checkWorkspaceRoot() follows symlinks to the real folder before judgi
   await assert.rejects(
     checkWorkspaceRoot(`${allowed}-sibling`, [allowed]),
     refusedWith(ErrorCode.InvalidParams, /is not a folder/),
+  );
+});
+
+Deno.test("checkChosenRoot() takes any folder named on the command line but / and home", async () => {
+  const plain = await Deno.realPath(await Deno.makeTempDir());
+  assert.equal(await checkChosenRoot(plain), plain, "no project marker needed");
+  await assert.rejects(
+    checkChosenRoot("/"),
+    refusedWith(ErrorCode.WorkspaceNotAllowed, /filesystem root/),
+  );
+  await assert.rejects(
+    checkChosenRoot(homedir()),
+    refusedWith(ErrorCode.WorkspaceNotAllowed, /home folder/),
   );
 });
