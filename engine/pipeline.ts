@@ -107,7 +107,7 @@ export class CompletionPipeline {
         : this.#cache.lookup(cacheKey);
       if (cached !== undefined) return cachedCompletion(cached, started);
       const prefix = tailWholeLines(cacheKey.before, limits.maxPrefixChars);
-      const suffix = cacheKey.after.slice(0, limits.maxSuffixChars);
+      const suffix = headWholeLines(cacheKey.after, limits.maxSuffixChars);
       const linePrefix = prefix.slice(prefix.lastIndexOf("\n") + 1);
       const lineEnd = suffix.indexOf("\n");
       const lineSuffix = lineEnd === -1 ? suffix : suffix.slice(0, lineEnd);
@@ -149,7 +149,7 @@ export class CompletionPipeline {
         context: context.map(({ path, text }) => ({ path, text })),
         repoName: input.context?.repoName ?? "",
         prefix,
-        suffix,
+        suffix: modelSuffix(linePrefix, lineSuffix, suffix),
         path: input.path,
         languageId: input.languageId,
         multiline: mode === "block",
@@ -303,6 +303,29 @@ function checkDocument(text: string, maxBytes: number): void {
   if (text.includes("\0")) {
     throw new EngineError(ErrorCode.InvalidParams, "Binary document: it contains NUL bytes");
   }
+}
+
+/**
+ * The text after the cursor as the model is shown it. On a blank line the
+ * model is asked for the whole line and its newline, as FIM models were
+ * trained (whole lines cut out): the line's own newline would otherwise tell
+ * it the line is already ended, and on HumanEval's single-line set it then
+ * wrote the function's last line or a new function instead of the missing one.
+ */
+export function modelSuffix(linePrefix: string, lineSuffix: string, suffix: string): string {
+  if (linePrefix.trim() !== "" || lineSuffix.trim() !== "") return suffix;
+  const newline = suffix.indexOf("\n");
+  return newline === -1 ? suffix : suffix.slice(newline + 1);
+}
+
+/**
+ * At most the first `maxChars` of a text, ending at a line boundary when it is
+ * cut, so the model never sees half a line as the end of the file.
+ */
+function headWholeLines(text: string, maxChars: number): string {
+  if (text.length <= maxChars) return text;
+  const newline = text.lastIndexOf("\n", maxChars);
+  return newline <= 0 ? text.slice(0, maxChars) : text.slice(0, newline + 1);
 }
 
 /** How far a cut prompt window's start moves at once, in characters. */
