@@ -9,7 +9,7 @@
  *   http-token                               prints the endpoint's bearer token
  *   complete FILE:LINE:COL [--workspace DIR | --no-context] [--json] [--max-lines N]
  *                                            the editor's answer at that cursor
- *   models list | pull [NAME...] | verify [NAME...]
+ *   models list | pull [NAME... | --all] | verify [NAME...]
  *   index DIR                                the project index, with a progress bar
  *
  * @module
@@ -30,7 +30,7 @@ const USAGE =
        ast-complete lsp [--workspace DIR] [--http-port N] [--http-host 127.0.0.1]
        ast-complete http-token     the endpoint's token (AST_COMPLETE_HTTP_TOKEN, else the token file)
        ast-complete complete FILE:LINE:COL [--workspace DIR | --no-context] [--json] [--max-lines N] [--model NAME]
-       ast-complete models list | pull [NAME...] | verify [NAME...]
+       ast-complete models list | pull [NAME... | --all] | verify [NAME...]
        ast-complete index DIR`;
 
 /** How long a stop may take before the process exits anyway. */
@@ -48,6 +48,7 @@ const { values: flags, positionals } = parseArgs({
     "max-lines": { type: "string" },
     "exit-with-stdin": { type: "boolean" },
     "allow-root": { type: "string", multiple: true },
+    all: { type: "boolean" },
     "http-port": { type: "string" },
     "http-host": { type: "string" },
     // Accepted only to be refused with a reason: see lsp().
@@ -212,7 +213,8 @@ async function lsp(config: Config, log: Logger): Promise<void> {
         hostname: httpHost,
         port: Number(flags["http-port"]),
         token,
-        models: [config.generator.model, "ast-complete"],
+        // A generator chosen by hardware is known only once loading starts: its id is ast-complete.
+        models: [...config.generator.model ? [config.generator.model.name] : [], "ast-complete"],
       });
       log.info(`OpenAI-compatible endpoint on ${http.url}/completions (token: ${source})`);
     } catch (error) {
@@ -310,17 +312,25 @@ async function indexedWithProgress(engine: Engine, root: string): Promise<void> 
   progress?.done();
 }
 
-/** Lists, fetches or verifies the models pinned in models.lock. */
+/**
+ * Lists, fetches or verifies the models pinned in models.lock. With no names,
+ * `pull` fetches the default set, not the models pinned as pulled on request
+ * (`--all` fetches those too); `list` shows every model, a missing one pulled
+ * on request as `available`; `verify` checks the default set and whatever else
+ * is pulled.
+ */
 async function models(config: Config, log: Logger, args: string[]): Promise<void> {
-  const { checkModelFile, findModel, pullModel, readModelsLock } = await import(
-    "./engine/models/mod.ts"
-  );
+  const { checkModelFile, findModel, pulledByDefault, pullModel, readModelsLock, selectModels } =
+    await import("./engine/models/mod.ts");
   const [action = "list", ...names] = args;
   const lock = await readModelsLock(config.modelsLock);
-  const chosen = names.length > 0 ? names.map((name) => findModel(lock, name)) : lock.models;
+  const named = names.map((name) => findModel(lock, name));
   if (action === "list") {
-    for (const model of chosen) {
+    for (const model of named.length > 0 ? named : lock.models) {
       const check = await checkModelFile(config.cacheDir, model);
+      const state = check.state === "missing" && !pulledByDefault(model)
+        ? "available"
+        : check.state;
       console.log(
         [
           model.name,
@@ -329,18 +339,20 @@ async function models(config: Config, log: Logger, args: string[]): Promise<void
           model.size >= 1e6
             ? `${(model.size / 1e6).toFixed(0)} MB`
             : `${(model.size / 1e3).toFixed(0)} KB`,
-          check.state,
+          state,
           check.path,
         ]
           .join("\t"),
       );
     }
   } else if (action === "pull") {
+    const chosen = selectModels(lock, names, { all: flags.all });
     for (const model of chosen) await pullModel(config.cacheDir, model, { log });
   } else if (action === "verify") {
     let failed = 0;
-    for (const model of chosen) {
+    for (const model of named.length > 0 ? named : lock.models) {
       const check = await checkModelFile(config.cacheDir, model, { full: true });
+      if (named.length === 0 && !pulledByDefault(model) && check.state === "missing") continue;
       console.log(`${model.name}\t${check.state}${check.detail ? `\t${check.detail}` : ""}`);
       if (check.state !== "present") failed++;
     }

@@ -9,10 +9,16 @@ import { SyntaxService } from "./ast/mod.ts";
 import type { Config } from "./config/mod.ts";
 import { KNOWN_LANGUAGES, languageOf } from "./documents/mod.ts";
 import type { Engine } from "./session/mod.ts";
-import { Generator, ModelHost } from "./inference/mod.ts";
+import { Generator, loadLlama, ModelHost } from "./inference/mod.ts";
 import type { Logger } from "./log/mod.ts";
 import { MAX_FILE_BYTES, Projects } from "./indexer/mod.ts";
-import { resolveEmbedderDir, resolveModel } from "./models/mod.ts";
+import {
+  chooseGenerator,
+  type GeneratorChoice,
+  pulledIn,
+  resolveEmbedderDir,
+  resolveModel,
+} from "./models/mod.ts";
 import { Embedder } from "./retrieval/mod.ts";
 import { CompletionPipeline } from "./pipeline.ts";
 import type { ModelInfo } from "./protocol/mod.ts";
@@ -21,14 +27,35 @@ import type { ModelInfo } from "./protocol/mod.ts";
 export const SERVER_INFO = { name: "ast-complete", version: "0.1.0" } as const;
 
 /**
- * A model host that resolves the configured generator and loads it.
- * Loading starts only when `start()` is called.
+ * A model host that chooses the generator (the one named, else by hardware:
+ * see chooseGenerator), resolves it and loads it; `chosen` hears the choice
+ * before the load. Loading starts only when `start()` is called.
  */
-function createModelHost(config: Config, log: Logger): ModelHost {
+function createModelHost(
+  config: Config,
+  log: Logger,
+  chosen: (choice: GeneratorChoice) => void,
+): ModelHost {
   return new ModelHost(async (signal) => {
-    const model = await resolveModel(config.cacheDir, config.modelsLock, config.generator.model);
-    log.info(`Loading ${model.name} from ${model.path}`);
-    return await Generator.load(model.path, { ...config.generator, log, signal });
+    // The binding the generator loads with tells whether a GPU is usable and how many cores count.
+    const llama = await loadLlama(config.generator.gpu, log);
+    let choice: GeneratorChoice, path: string;
+    try {
+      choice = await chooseGenerator({
+        named: config.generator.model,
+        gpu: llama.gpu,
+        cores: Math.min(config.generator.threads, llama.cpuMathCores),
+        isPulled: pulledIn(config.cacheDir, config.modelsLock),
+      });
+      log.info(`Generator ${choice.name}: ${choice.reason}`);
+      chosen(choice);
+      path = (await resolveModel(config.cacheDir, config.modelsLock, choice.name)).path;
+    } catch (error) {
+      await llama.dispose();
+      throw error;
+    }
+    log.info(`Loading ${choice.name} from ${path}`);
+    return await Generator.load(path, { ...config.generator, llama, log, signal });
   }, log);
 }
 
@@ -66,7 +93,12 @@ export function createEngine(
   options: { workspace?: string; allowedRoots?: string[]; embedderThreads?: number } = {},
 ): Engine {
   const { workspace } = options;
-  const models = createModelHost(config, log);
+  let choice: GeneratorChoice | undefined;
+  const choiceListeners = new Set<() => void>();
+  const models = createModelHost(config, log, (made) => {
+    choice = made;
+    for (const listener of choiceListeners) listener();
+  });
   const syntax = SyntaxService.create();
   syntax.catch((error) => log.warn(`Tree-sitter unavailable: ${error.message}`));
   const pipeline = new CompletionPipeline(config, models, log, syntax);
@@ -75,12 +107,16 @@ export function createEngine(
     embedderThreads: options.embedderThreads,
   });
   if (workspace) projects.open(workspace);
-  const describeModels = (): ModelInfo[] => [{
-    role: "generator",
-    name: config.generator.model,
-    loaded: models.generator !== undefined,
-    ...(models.generator ? { promptFormat: models.generator.format } : {}),
-  }];
+  // The generator is listed once it is chosen, at the start of loading.
+  const describeModels = (): ModelInfo[] =>
+    choice
+      ? [{
+        role: "generator",
+        name: choice.name,
+        loaded: models.generator !== undefined,
+        ...(models.generator ? { promptFormat: models.generator.format } : {}),
+      }]
+      : [];
   return {
     config,
     log,
@@ -96,6 +132,7 @@ export function createEngine(
       return {
         state: models.state,
         models: describeModels(),
+        ...(choice ? { model: choice } : {}),
         index: projects.progress(root),
         limits: {
           ...config.limits,
@@ -106,6 +143,7 @@ export function createEngine(
       };
     },
     onChange: (listener) => {
+      choiceListeners.add(listener);
       models.onChange(listener);
       projects.onChange(listener);
     },

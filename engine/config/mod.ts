@@ -5,6 +5,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
+import { availableParallelism } from "node:os";
 import { basename, join } from "node:path";
 
 export { makePrivateDir, makePrivateFiles, restrictUmask } from "./private_fs.ts";
@@ -16,9 +17,17 @@ export interface Config {
   /** Path of models.lock. */
   modelsLock: string;
   generator: {
-    /** Name of the generator in models.lock. */
-    model: string;
-    /** CPU threads for generation; measured on 2 cores by `deno task bench`. */
+    /**
+     * The generator the user named, by name in models.lock or path of a .gguf file, and
+     * how: `--model` (which the VS Code setting `astComplete.model` passes) or
+     * AST_COMPLETE_MODEL. Unset, the engine chooses by hardware (engine/models/choose.ts).
+     */
+    model?: { name: string; by: "--model" | "AST_COMPLETE_MODEL" };
+    /**
+     * CPU threads for generation: one per core this process may use unless set (2 on the
+     * 2-core machine where `deno task bench threads` measured it), so a machine with more
+     * cores, which may get the larger generator, uses them.
+     */
     threads: number;
     /** Context window in tokens. */
     contextSize: number;
@@ -119,14 +128,18 @@ export interface ConfigOverrides {
  */
 export function loadConfig(overrides: ConfigOverrides = {}): Config {
   const env = (name: string) => Deno.env.get(`AST_COMPLETE_${name}`);
-  const threads = Number(overrides.threads ?? env("THREADS") ?? 2);
+  const cores = availableParallelism();
+  const threads = Number(overrides.threads ?? env("THREADS") ?? cores);
+  const model = overrides.model || env("MODEL");
   return {
     cacheDir: overrides.cacheDir ?? defaultCacheDir(),
     modelsLock: overrides.modelsLock ?? env("MODELS_LOCK") ??
       new URL("../../models.lock", import.meta.url).pathname,
     generator: {
-      model: overrides.model ?? env("MODEL") ?? "qwen2.5-coder-0.5b-instruct-q4_k_m",
-      threads: Number.isInteger(threads) && threads > 0 ? threads : 2,
+      ...(model
+        ? { model: { name: model, by: overrides.model ? "--model" : "AST_COMPLETE_MODEL" } }
+        : {}),
+      threads: Number.isInteger(threads) && threads > 0 ? threads : cores,
       contextSize: 4096,
       gpu: env("GPU") === "off" ? false : "auto",
     },

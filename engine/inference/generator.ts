@@ -45,6 +45,28 @@ export interface GeneratorOptions {
   log: Logger;
   /** Aborts the load (e.g. the sidecar stops while the model is still loading). */
   signal?: AbortSignal;
+  /**
+   * llama.cpp's binding, when the caller has it already (the engine gets it
+   * first to see whether a GPU is usable, see loadLlama): getting it again
+   * would load and test the binary a second time. The generator owns it from
+   * here and disposes it.
+   */
+  llama?: Llama;
+}
+
+/** llama.cpp's binding, with a GPU when `gpu` is "auto" and one is usable, logging to `log`. */
+export function loadLlama(gpu: "auto" | false, log: Logger): Promise<Llama> {
+  return getLlama({
+    gpu,
+    logLevel: LlamaLogLevel.warn,
+    logger: (level, message) => {
+      const text = message.trim();
+      if (!text) return;
+      if (level === LlamaLogLevel.error || level === LlamaLogLevel.fatal) log.error(text);
+      else if (level === LlamaLogLevel.warn) log.warn(text);
+      else log.debug(text);
+    },
+  });
 }
 
 /** One generation. */
@@ -124,18 +146,7 @@ export class Generator {
    * @throws Error naming the file, with node-llama-cpp's reason, when llama.cpp refuses it.
    */
   static async load(path: string, options: GeneratorOptions): Promise<Generator> {
-    const log = options.log;
-    const llama = await getLlama({
-      gpu: options.gpu,
-      logLevel: LlamaLogLevel.warn,
-      logger: (level, message) => {
-        const text = message.trim();
-        if (!text) return;
-        if (level === LlamaLogLevel.error || level === LlamaLogLevel.fatal) log.error(text);
-        else if (level === LlamaLogLevel.warn) log.warn(text);
-        else log.debug(text);
-      },
-    });
+    const llama = options.llama ?? await loadLlama(options.gpu, options.log);
     try {
       await checkGgufFile(path, llama);
       options.signal?.throwIfAborted();

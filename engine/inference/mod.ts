@@ -3,7 +3,7 @@
  *
  * @module
  */
-export { type Generation, Generator, type GeneratorOptions } from "./generator.ts";
+export { type Generation, Generator, type GeneratorOptions, loadLlama } from "./generator.ts";
 export { ModelHost } from "./model_host.ts";
 export type { ContextSnippet, PromptFormat } from "./prompt.ts";
 export {

@@ -36,6 +36,13 @@ export interface LockedModel {
   size: number;
   /** For a generator: the prompt format its GGUF metadata implies, as recorded when pinned. */
   promptFormat?: "fim" | "chat";
+  /**
+   * Whether a plain `models pull` fetches it: "default" (the same as leaving it out) for
+   * what the tests and the default generator need, "on-request" for a model fetched only
+   * when named (`models pull NAME`) or with `models pull --all`, such as a 1.1 GB
+   * generator that CI's `models pull` before the tests must not download.
+   */
+  pull?: "default" | "on-request";
   /** What the file really is, read from its metadata when it was pinned. */
   found: string;
   /** Where to get it, tried in order. */
@@ -69,7 +76,8 @@ export async function readModelsLock(path: string): Promise<ModelsLock> {
   for (const model of lock.models) {
     const valid = typeof model.name === "string" && typeof model.file === "string" &&
       /^[0-9a-f]{64}$/.test(model.sha256) && Number.isInteger(model.size) &&
-      Array.isArray(model.sources) && model.sources.length > 0;
+      Array.isArray(model.sources) && model.sources.length > 0 &&
+      (model.pull === undefined || model.pull === "default" || model.pull === "on-request");
     if (!valid) {
       throw new Error(
         `Invalid models lock ${path}: entry ${JSON.stringify(model.name)} is incomplete`,
@@ -91,4 +99,27 @@ export function findModel(lock: ModelsLock, name: string): LockedModel {
     throw new Error(`Unknown model: ${name} (models.lock has ${names})`);
   }
   return model;
+}
+
+/** Whether a plain `models pull` fetches the model (see {@link LockedModel.pull}). */
+export function pulledByDefault(model: LockedModel): boolean {
+  return model.pull !== "on-request";
+}
+
+/**
+ * The models a `models pull` fetches: those named, else every model with
+ * `all` (`--all`), else those pulled by default.
+ *
+ * @throws Error for an unknown name (see findModel), or names given with `all`.
+ */
+export function selectModels(
+  lock: ModelsLock,
+  names: string[],
+  options: { all?: boolean } = {},
+): LockedModel[] {
+  if (names.length > 0) {
+    if (options.all) throw new Error("Give model names or --all, not both");
+    return names.map((name) => findModel(lock, name));
+  }
+  return options.all ? lock.models : lock.models.filter(pulledByDefault);
 }

@@ -9,11 +9,20 @@ import { ModelMissingError } from "../protocol/errors.ts";
 import { checkGgufHeader } from "./gguf_file.ts";
 import { checkModelFile, modelsDir } from "./store.ts";
 
-export { findModel, readModelsLock } from "./lock.ts";
+export { findModel, pulledByDefault, readModelsLock, selectModels } from "./lock.ts";
 export type { LockedModel, ModelsLock, ModelSource } from "./lock.ts";
 export { checkModelFile, modelPath, sha256File } from "./store.ts";
 export { pullModel } from "./pull.ts";
 export { checkGgufFile, checkGgufHeader } from "./gguf_file.ts";
+export {
+  chooseGenerator,
+  type GeneratorChoice,
+  type GeneratorChoiceInput,
+  LARGE_GENERATOR,
+  LARGE_GENERATOR_MIN_CORES,
+  pulledIn,
+  SMALL_GENERATOR,
+} from "./choose.ts";
 
 /** A generator model ready to load. */
 export interface ResolvedModel {

@@ -84,8 +84,16 @@ export namespace StatusRequest {
   export interface Result {
     /** "loading" while models load, "ready" when completions can be served. */
     state: ServerState;
-    /** The models and whether they are loaded. */
+    /** The models and whether they are loaded; the generator once it is chosen (see `model`). */
     models: ModelInfo[];
+    /**
+     * The generator and why: the one named by `--model` (the VS Code setting
+     * `astComplete.model` passes it) or AST_COMPLETE_MODEL, else chosen by
+     * hardware: the 1.5B with a usable GPU or enough CPU cores when it is
+     * pulled, else the 0.5B, with the command that pulls the 1.5B where it
+     * would be chosen. Absent for the moment at start before the choice.
+     */
+    model?: { name: string; reason: string };
     /** The client's project index. */
     index: {
       /** Files and chunks indexed. */

@@ -10,6 +10,7 @@ import {
   checkGgufFile,
   checkGgufHeader,
   modelPath,
+  pulledByDefault,
   readModelsLock,
 } from "../../engine/models/mod.ts";
 import { ErrorCode } from "../../engine/protocol/mod.ts";
@@ -68,7 +69,10 @@ Deno.test("checkGgufFile() accepts a whole tiny model and the pinned generators"
     await checkGgufFile(await writeFile("whole.gguf", tinyLlamaGguf({ fim: false })), llama);
     const lock = await readModelsLock(LOCK);
     for (const model of lock.models.filter((model) => model.role === "generator")) {
-      await checkGgufFile(modelPath(defaultCacheDir(), model), llama);
+      const path = modelPath(defaultCacheDir(), model);
+      // One pulled on request is checked where someone pulled it: the test task's pull leaves it out.
+      if (!pulledByDefault(model) && !(await Deno.stat(path).catch(() => undefined))) continue;
+      await checkGgufFile(path, llama);
     }
   }));
 

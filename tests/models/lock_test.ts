@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { findModel, readModelsLock } from "../../engine/models/mod.ts";
+import {
+  findModel,
+  type LockedModel,
+  type ModelsLock,
+  readModelsLock,
+  selectModels,
+} from "../../engine/models/mod.ts";
 
 const LOCK = new URL("../../models.lock", import.meta.url).pathname;
 
@@ -34,6 +40,12 @@ Deno.test("readModelsLock() refuses a lock with an incomplete entry", async () =
     JSON.stringify({ version: 1, models: [{ name: "x", file: "x.gguf" }] }),
   );
   await assert.rejects(readModelsLock(path), /entry "x" is incomplete/);
+  const whole = (await readModelsLock(LOCK)).models[0];
+  await Deno.writeTextFile(
+    path,
+    JSON.stringify({ version: 1, models: [{ ...whole, pull: "sometimes" }] }),
+  );
+  await assert.rejects(readModelsLock(path), /is incomplete/, "an unknown pull value");
   await Deno.writeTextFile(path, "{not json");
   await assert.rejects(readModelsLock(path), /Cannot read models lock/);
 });
@@ -41,4 +53,27 @@ Deno.test("readModelsLock() refuses a lock with an incomplete entry", async () =
 Deno.test("findModel() names the models that exist when asked for an unknown one", async () => {
   const lock = await readModelsLock(LOCK);
   assert.throws(() => findModel(lock, "nope"), /Unknown model: nope \(models.lock has qwen2\.5/);
+});
+
+Deno.test("selectModels(): a plain pull leaves out what is pulled on request; names and --all get it", () => {
+  const entry = (name: string, pull?: LockedModel["pull"]) =>
+    ({ name, ...(pull ? { pull } : {}) }) as LockedModel;
+  const lock: ModelsLock = {
+    version: 1,
+    models: [entry("small"), entry("large", "on-request"), entry("embedder", "default")],
+  };
+  const names = (models: LockedModel[]) => models.map((model) => model.name);
+  assert.deepEqual(names(selectModels(lock, [])), ["small", "embedder"]);
+  assert.deepEqual(names(selectModels(lock, [], { all: true })), ["small", "large", "embedder"]);
+  assert.deepEqual(names(selectModels(lock, ["large"])), ["large"]);
+  assert.throws(() => selectModels(lock, ["large"], { all: true }), /names or --all, not both/);
+  assert.throws(() => selectModels(lock, ["huge"]), /Unknown model: huge/);
+});
+
+Deno.test("CI's plain `models pull` fetches the generator the tests use and the embedder, not the 1.5B", async () => {
+  const lock = await readModelsLock(LOCK);
+  const plain = selectModels(lock, []).map((model) => model.name);
+  assert.ok(plain.includes("qwen2.5-coder-0.5b-instruct-q4_k_m"));
+  assert.ok(plain.includes("all-minilm-l6-v2-int8/model"));
+  assert.ok(!plain.includes("qwen2.5-coder-1.5b-instruct-q4_k_m"));
 });

@@ -15,7 +15,7 @@ export interface LaunchSettings {
   repositoryPath: string;
   /** The Deno executable for `repositoryPath`. */
   denoPath: string;
-  /** A generator model name or .gguf path; "" for the sidecar's default. */
+  /** A generator model name or .gguf path, passed as --model; "" lets the sidecar choose by hardware. */
   model: string;
   /** The project the sidecar indexes. */
   workspaceRoot: string;
