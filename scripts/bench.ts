@@ -1,5 +1,6 @@
 /**
- * `deno task bench [SUITE...] [--samples N] [--dir DIR] [--limit N]`: measures the engine.
+ * `deno task bench [SUITE...] [--samples N] [--dir DIR] [--project NAME] [--limit N]`: measures
+ * the engine.
  * Every figure is a median with min/max (and p95 for latencies) over repeats;
  * each suite prints one JSON line on stdout, and all results are written to
  * bench-results/<time>.json so runs can be compared.
@@ -7,6 +8,11 @@
  * Suites:
  *   startup  spawn `serve` as `deno task start` does: ms to the socket path, ms to ready
  *   threads  the same completions with 1 and 2 generation threads, side by side
+ *   models   the generators that are pulled (0.5B, 1.5B) side by side on this machine: the
+ *            model's prompt evaluation and generation tokens/s, and single-line completion
+ *            latency cold (the whole prompt evaluated) and while typing (one key more: the
+ *            evaluated prefix reused, no cache), in wall and CPU time; AST_COMPLETE_THREADS=1
+ *            makes CPU time the time on one idle core (scripts/bench/generators.ts)
  *   latency  a scripted editing session: lines of real files typed key by key with a
  *            completion at every key, through the engine, the model path alone (reuse,
  *            no cache) and the naive way (fresh prompt, no cache) side by side: p50/p95,
@@ -17,7 +23,11 @@
  *   window   the same completions with prompt windows of several sizes (characters before
  *            and after the cursor): exact match against latency, side by side
  *   repo     lines that use a name defined in another file of a real project, completed
- *            with and without retrieval, side by side (scripts/bench/repo.ts)
+ *            with and without retrieval, side by side, per project: `--project NAME`
+ *            (repeatable; `all` for the four pinned registry packages in TypeScript, Python,
+ *            Go and Rust, fetched once into the cache, scripts/bench/projects.ts) and
+ *            `--dir DIR` (repeatable); by default an installed npm package
+ *            (scripts/bench/repo.ts)
  *   index    embedding cost, indexing throughput and memory, re-index and retrieval latency
  *   humaneval-fim  HumanEval infilling (single-line, multi-line, random-span), pass@1 of the
  *            engine and of the bare model side by side, and first-line exact match on the
@@ -35,6 +45,7 @@ import { seeded, stats } from "./bench/stats.ts";
 import { indexSuite, repo } from "./bench/repo.ts";
 import { typingLatency } from "./bench/typing.ts";
 import { humanevalFim } from "./bench/humaneval.ts";
+import { generators } from "./bench/generators.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const log = createLogger("bench", "warn");
@@ -44,6 +55,7 @@ const { values: flags, positionals } = parseArgs({
   options: {
     samples: { type: "string", default: "16" },
     dir: { type: "string", multiple: true },
+    project: { type: "string", multiple: true },
     files: { type: "string", default: "1000" },
     limit: { type: "string", default: "20" },
     set: { type: "string", multiple: true },
@@ -52,10 +64,12 @@ const { values: flags, positionals } = parseArgs({
 const SUITES: Record<string, () => Promise<Record<string, unknown>>> = {
   startup,
   threads,
+  models: async () => generators({ samples: await pickSamples(Number(flags.samples)), log }),
   latency: () => typingLatency({ dir: flags.dir?.[0], lines: Number(flags.samples) / 4, log }),
   lines,
   window,
-  repo: () => repo({ dir: flags.dir?.[0], samples: Number(flags.samples), log }),
+  repo: () =>
+    repo({ projects: flags.project, dirs: flags.dir, samples: Number(flags.samples), log }),
   index: () => indexSuite({ dir: flags.dir?.[0], files: Number(flags.files), log }),
   "humaneval-fim": () => humanevalFim({ limit: Number(flags.limit), sets: flags.set, log }),
 };
@@ -242,7 +256,7 @@ async function lines() {
 async function window() {
   const samples = await pickSamples(Number(flags.samples));
   const byWindow: Record<string, unknown> = {};
-  const windows = [[1500, 300], [1500, 600], [1500, 1500], [3000, 300]];
+  const windows = [[1500, 300], [1500, 1000], [3000, 1000]];
   for (const [prefixChars, suffixChars] of windows) {
     const results = await runSamples(samples, { prefixChars, suffixChars });
     byWindow[`prefix${prefixChars}_suffix${suffixChars}`] = {

@@ -28,6 +28,12 @@ interface ResolvedImports {
 /** A retrieved chunk and its fused score. */
 export interface ScoredChunk extends StoredChunk {
   score: number;
+  /**
+   * "definition": signatures of what the cursor refers to; "similar": code
+   * that resembles the cursor's surroundings. The two earn their tokens
+   * differently (see `deno task bench repo`).
+   */
+  kind: "definition" | "similar";
 }
 
 /**
@@ -118,6 +124,7 @@ export class Retriever {
         endLine: list.at(-1)!.line,
         text: list.map((symbol) => symbol.signature).join("\n"),
         score: DEFINITION_SCORE,
+        kind: "definition" as const,
       };
     });
   }
@@ -149,7 +156,7 @@ export class Retriever {
     return this.#store.chunks(agreed.map((hit) => hit.id))
       .filter((chunk) => chunk.path !== options.excludePath)
       .slice(0, options.limit)
-      .map((chunk) => ({ ...chunk, score: scores.get(chunk.id)! }));
+      .map((chunk) => ({ ...chunk, score: scores.get(chunk.id)!, kind: "similar" as const }));
   }
 
   /** The imported modules that are files of this project. */

@@ -1,24 +1,32 @@
 /**
- * Bench suites over a real project nobody here wrote (by default the sources
- * of an installed npm package; `--dir` takes any directory).
+ * Bench suites over real projects nobody here wrote: the pinned registry
+ * packages of projects.ts (`--project`), any directory (`--dir`), by default
+ * the sources of an installed npm package.
  *
  * repo:  lines that use a name defined in another file of the project, cut
  *        just before that name and completed with and without retrieval, side
- *        by side, with the project indexed minus nothing but the masked text.
- *        Exact match, edit similarity, and the context hit rate (whether a file
- *        defining the name made it into the prompt).
+ *        by side on the same samples, with the project indexed minus nothing
+ *        but the masked text. Exact match and its ratio with/without, edit
+ *        similarity, latency, prompt tokens, the context hit rate (whether a
+ *        file defining the name made it into the prompt), the rate of empty or
+ *        trivial suggestions (every sample's line goes on past the cut), and
+ *        the samples where retrieval lost or showed nothing, to study why.
  * index: embedding cost per chunk (alone and batched), indexing throughput and
  *        peak memory, re-index latency after a save, retrieval latency.
  */
-import { join, relative, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { type Config, defaultCacheDir, loadConfig } from "../../engine/config/mod.ts";
 import { languageOf } from "../../engine/documents/mod.ts";
-import { walkProject } from "../../engine/indexer/mod.ts";
+import { type ProjectIndex, walkProject } from "../../engine/indexer/mod.ts";
+import type { CursorContext } from "../../engine/inference/postprocess/context.ts";
+import { dropTrivial } from "../../engine/inference/postprocess/drop_trivial.ts";
 import type { Logger } from "../../engine/log/mod.ts";
 import { resolveEmbedderDir } from "../../engine/models/mod.ts";
-import { Embedder } from "../../engine/retrieval/mod.ts";
+import { type ContextSource, Embedder } from "../../engine/retrieval/mod.ts";
 import type { Completion } from "../../engine/pipeline.ts";
 import { createEngine } from "../../engine/engine.ts";
+import type { Engine } from "../../engine/session/mod.ts";
+import { fetchProject, projectsNamed } from "./projects.ts";
 import { seeded, stats } from "./stats.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -26,9 +34,71 @@ export const DEFAULT_PROJECT = join(
   ROOT,
   "node_modules/.deno/vscode-jsonrpc@10.0.0/node_modules/vscode-jsonrpc/lib",
 );
-const DEFINITION =
-  /\b(?:def|class|function|interface|type|enum|const|let|var)\s+([A-Za-z_$][\w$]*)|\bexports\.([A-Za-z_$][\w$]*)\s*=/g;
-const IDENTIFIER = /[A-Za-z_$][\w$]{5,}/g;
+
+/**
+ * How each language names what it defines, the name in the group `name`: so a
+ * sample is "a line using a name defined in another file" in every language
+ * alike. Go and Python count package-level names and functions, methods and
+ * classes; Rust every item, in an `impl` too. A member (see `Definition`) is
+ * one defined on an indented line, or a Go method (the group `receiver`).
+ */
+const DEFINITIONS: Record<string, RegExp[]> = {
+  script: [
+    /\b(?:function\*?|class|interface|type|enum|namespace|const(?!\s+enum\b)|let|var)\s+(?<name>[A-Za-z_$][\w$]*)/g,
+    /\bexports\.(?<name>[A-Za-z_$][\w$]*)\s*=/g,
+  ],
+  python: [
+    /^[ \t]*(?:async\s+)?(?:def|class)\s+(?<name>[A-Za-z_]\w*)/gm,
+    /^(?<name>[A-Za-z_]\w*)\s*(?::[^=\n]*)?=(?!=)/gm,
+  ],
+  go: [
+    /^func\s+(?<receiver>\([^)]*\)\s*)?(?<name>[A-Za-z_]\w*)/gm,
+    /^(?:type|var|const)\s+(?<name>[A-Za-z_]\w*)/gm,
+  ],
+  rust: [
+    /\b(?:fn|struct|enum|trait|type|union|mod|static(?:\s+mut)?|const(?!\s+(?:fn|unsafe|async|extern)\b))\s+(?<name>[A-Za-z_]\w*)/g,
+    /\bmacro_rules!\s*(?<name>[A-Za-z_]\w*)/g,
+  ],
+};
+/** The languages the sampler knows, by the rules of DEFINITIONS they follow. */
+const FAMILY: Record<string, string> = {
+  typescript: "script",
+  typescriptreact: "script",
+  javascript: "script",
+  javascriptreact: "script",
+  python: "python",
+  go: "go",
+  rust: "rust",
+};
+/** Go's grouped declarations, `const (` ... `)`: each line of the group names one. */
+const GO_GROUP = /^(?:type|var|const)\s*\(\n([\s\S]*?)^\)/gm;
+const GO_GROUP_NAME = /^\s+([A-Za-z_]\w*)/gm;
+/**
+ * TypeScript's type names, which a module may define again as a function
+ * (vscode-jsonrpc's `Is.string`): the project's only after a dot, elsewhere
+ * (`: string`) the language's. Those of six letters or more: shorter names are
+ * never sampled.
+ */
+const SCRIPT_TYPES = new Set(
+  "bigint boolean number object string symbol undefined unknown".split(" "),
+);
+/** A Python line that starts with a triple-quoted string: a docstring. */
+const DOCSTRING = /^\s*[rRbBuUfF]*(?:"""|''')/;
+/** A comment line. */
+const COMMENT = /^\s*(?:\/\/|#|\*|\/\*)/;
+/**
+ * The start of an import or re-export, to where its brackets close: lists of
+ * names, not code using them (`import`, `from`, `export {`, `export *`,
+ * `require`, Rust `use` and `mod x;`, Go's `package`).
+ */
+const IMPORT =
+  /^\s*(?:import\b|from\s|export\s+(?:type\s+)?[{*]|(?:const|let|var)\s[^=]*=\s*require\(|(?:pub(?:\([^)]*\))?\s+)?(?:use\s|mod\s+\w+\s*;)|package\s)/;
+/** A name long enough to be worth completing, not the tail of a longer token. */
+const IDENTIFIER = /(?<![\w$])[A-Za-z_$][\w$]{5,}/g;
+/** After a name: it is being bound here (`name: T`, `name = `, `name :=`, `name=value`), not used. */
+const BOUND = /^\s*(?::(?!:)|=(?![=>]))/;
+/** Failures listed per kind in the report: enough to study, short enough to read. */
+const FAILURES_SHOWN = 20;
 
 /** A config whose cache is fresh (a new index) but whose models are the user's. */
 export async function benchConfig(): Promise<Config> {
@@ -42,54 +112,163 @@ export async function benchConfig(): Promise<Config> {
 /** The engine, as every front door builds it, with `root` indexed now. */
 export async function openIndexed(config: Config, root: string, log: Logger) {
   const engine = createEngine(config, log, { embedderThreads: config.generator.threads });
+  return { engine, ...await indexNow(engine, root) };
+}
+
+/** Opens `root` in the engine and indexes it all now. */
+async function indexNow(engine: Engine, root: string) {
   const project = await engine.projects.openNow(root);
   const started = performance.now();
   await project.indexer.indexAll();
-  return { engine, project, indexMs: performance.now() - started };
+  return { project, indexMs: performance.now() - started };
 }
 
-/** Where each name is defined: name → files. */
-async function definitions(root: string, paths: string[]): Promise<Map<string, Set<string>>> {
-  const defined = new Map<string, Set<string>>();
-  for (const path of paths) {
-    const text = await Deno.readTextFile(join(root, path));
-    for (const match of text.matchAll(DEFINITION)) {
-      const name = match[1] ?? match[2];
-      if (!defined.has(name)) defined.set(name, new Set());
-      defined.get(name)!.add(path);
+/** One file of a project, path relative to its root. */
+export interface CodeFile {
+  path: string;
+  text: string;
+}
+
+/** A name a file defines. */
+export interface Definition {
+  name: string;
+  /**
+   * Defined inside something (a method, a class's or a function's own name, an
+   * item in an `impl`): reached from another file only after a `.` or `::`.
+   * Without that, a line using the same name means a local or a parameter.
+   */
+  member: boolean;
+}
+
+/** What `text` defines, by the rules of its language; nothing for a language without rules. */
+export function definedNames(path: string, text: string): Definition[] {
+  const family = FAMILY[languageOf(path)];
+  if (!family) return [];
+  const prose = proseLines(path, text);
+  const code = text.split("\n").map((line, index) => prose[index] ? "" : line).join("\n");
+  const found = DEFINITIONS[family].flatMap((rule) =>
+    [...code.matchAll(rule)].map((match) => ({
+      name: match.groups!.name,
+      member: match.groups!.receiver !== undefined ||
+        /\s/.test(code[code.lastIndexOf("\n", match.index) + 1] ?? ""),
+    }))
+  );
+  if (family !== "go") return found;
+  for (const group of code.matchAll(GO_GROUP)) {
+    for (const match of group[1].matchAll(GO_GROUP_NAME)) {
+      found.push({ name: match[1], member: false });
+    }
+  }
+  return found;
+}
+
+/** Where a name is defined, and whether anywhere outside a member. */
+interface Defined {
+  files: Set<string>;
+  topLevel: boolean;
+}
+
+/** Where each name is defined. */
+function definitions(files: CodeFile[]): Map<string, Defined> {
+  const defined = new Map<string, Defined>();
+  for (const file of files) {
+    for (const { name, member } of definedNames(file.path, file.text)) {
+      if (!defined.has(name)) defined.set(name, { files: new Set(), topLevel: false });
+      const entry = defined.get(name)!;
+      entry.files.add(file.path);
+      entry.topLevel ||= !member;
     }
   }
   return defined;
 }
 
-interface RepoSample {
+/** A line cut just before a name it uses; the rest of the line is the answer. */
+export interface RepoSample {
   path: string;
   text: string;
+  /** 0-based. */
   line: number;
   cut: number;
   expected: string;
+  /** The files that define the name. */
   definedIn: Set<string>;
 }
 
-/** Lines using a name defined only in other files, cut just before the name. */
-async function pickRepoSamples(
-  root: string,
-  paths: string[],
+/**
+ * Which lines of a file are prose: comments, and in Python triple-quoted
+ * strings, the docstrings other languages write as comments. What they
+ * mention is neither defined nor used there.
+ */
+function proseLines(path: string, text: string): boolean[] {
+  const python = FAMILY[languageOf(path)] === "python";
+  let inString = false;
+  return text.split("\n").map((line) => {
+    if (python) {
+      const inside = inString;
+      if ((line.match(/"""|'''/g)?.length ?? 0) % 2 === 1) inString = !inString;
+      if (inside || DOCSTRING.test(line)) return true;
+    }
+    return COMMENT.test(line);
+  });
+}
+
+/** Which lines of a file may be sampled: code, not prose or import lists. */
+export function codeLines(path: string, text: string): boolean[] {
+  const prose = proseLines(path, text);
+  let importDepth = 0;
+  return text.split("\n").map((line, index) => {
+    if (prose[index]) return false;
+    if (importDepth > 0 || IMPORT.test(line)) {
+      importDepth = Math.max(0, importDepth + bracketBalance(line));
+      return false;
+    }
+    return true;
+  });
+}
+
+/**
+ * The files defining `name` whose definition `path` can see: in Go, another
+ * package's (folder's) only when exported; elsewhere the imports decide, which
+ * a regex cannot follow, so all of them.
+ */
+function visibleFrom(path: string, name: string, files: Set<string>): Set<string> {
+  if (languageOf(path) !== "go" || /^[A-Z]/.test(name)) return files;
+  return new Set([...files].filter((file) => dirname(file) === dirname(path)));
+}
+
+/** Brackets a line opens minus those it closes. */
+function bracketBalance(line: string): number {
+  return (line.match(/[([{]/g)?.length ?? 0) - (line.match(/[)\]}]/g)?.length ?? 0);
+}
+
+/**
+ * Lines of the files under `sources` ("" for all) using a name defined only in
+ * other files, each cut just before the first such use; `count` of them,
+ * shuffled with a fixed seed. Also returns how many lines qualified.
+ */
+export function pickRepoSamples(
+  files: CodeFile[],
   count: number,
-): Promise<RepoSample[]> {
-  const defined = await definitions(root, paths);
+  sources = "",
+): { samples: RepoSample[]; candidates: number } {
+  const defined = definitions(files);
   const candidates: RepoSample[] = [];
-  for (const path of paths) {
-    const text = await Deno.readTextFile(join(root, path));
-    const lines = text.split("\n");
-    lines.forEach((content, line) => {
-      if (/^\s*(\/\/|#|\*|\/\*|import |from |const \w+ = require)/.test(content)) return;
+  for (const { path, text } of files) {
+    if (!FAMILY[languageOf(path)] || (sources !== "" && !path.startsWith(`${sources}/`))) continue;
+    const sampled = codeLines(path, text);
+    const script = FAMILY[languageOf(path)] === "script";
+    text.split("\n").forEach((content, line) => {
+      if (!sampled[line]) return;
       for (const match of content.matchAll(IDENTIFIER)) {
-        const files = defined.get(match[0]);
-        if (!files || files.has(path) || match.index === 0) continue;
+        const name = defined.get(match[0]);
+        if (!name || name.files.has(path) || match.index === 0) continue;
+        const qualified = /(?:\.|::)$/.test(content.slice(0, match.index));
+        if (!qualified && (!name.topLevel || (script && SCRIPT_TYPES.has(match[0])))) continue;
+        const definedIn = visibleFrom(path, match[0], name.files);
         const expected = content.slice(match.index).trimEnd();
-        if (expected.length < 8) continue;
-        candidates.push({ path, text, line, cut: match.index!, expected, definedIn: files });
+        if (definedIn.size === 0 || expected.length < 8) continue;
+        if (BOUND.test(expected.slice(match[0].length))) continue;
+        candidates.push({ path, text, line, cut: match.index, expected, definedIn });
         return;
       }
     });
@@ -99,7 +278,36 @@ async function pickRepoSamples(
     const other = Math.floor(random() * (index + 1));
     [candidates[index], candidates[other]] = [candidates[other], candidates[index]];
   }
-  return candidates.slice(0, count);
+  return { samples: candidates.slice(0, count), candidates: candidates.length };
+}
+
+/** The sample's file with the rest of its line cut away: what the completion sees. */
+export function maskedText(sample: RepoSample): string {
+  const lines = sample.text.split("\n");
+  return [
+    ...lines.slice(0, sample.line),
+    lines[sample.line].slice(0, sample.cut),
+    ...lines.slice(sample.line + 1),
+  ].join("\n");
+}
+
+/**
+ * Whether a suggestion shows nothing of use (empty, whitespace, punctuation
+ * alone), as the engine's own last filter judges it at the sample's cursor.
+ */
+export function emptyOrTrivial(text: string, sample: RepoSample): boolean {
+  const lines = sample.text.split("\n");
+  const linePrefix = lines[sample.line].slice(0, sample.cut);
+  const cursor: CursorContext = {
+    prefix: [...lines.slice(0, sample.line), linePrefix].join("\n"),
+    linePrefix,
+    lineSuffix: "",
+    suffix: ["", ...lines.slice(sample.line + 1)].join("\n"),
+    mode: "line",
+    maxLines: 1,
+    format: "fim",
+  };
+  return dropTrivial(text, cursor) === "";
 }
 
 function editSimilarity(a: string, b: string): number {
@@ -117,73 +325,206 @@ function editSimilarity(a: string, b: string): number {
   return 1 - row[b.length] / Math.max(a.length, b.length);
 }
 
-/** The `repo` suite. */
-export async function repo(options: { dir?: string; samples: number; log: Logger }) {
-  const root = resolve(options.dir ?? DEFAULT_PROJECT);
+/** What the suite measures: a pinned project, or a directory. */
+interface RepoTarget {
+  name: string;
+  root: string;
+  sources: string;
+  language?: string;
+  version?: string;
+}
+
+/** A target indexed, with its samples. */
+interface Prepared {
+  target: RepoTarget;
+  project: ProjectIndex;
+  indexMs: number;
+  samples: RepoSample[];
+  candidates: number;
+}
+
+/** The targets `--project` and `--dir` name; the default project when neither does. */
+async function repoTargets(projects: string[], dirs: string[]): Promise<RepoTarget[]> {
+  const targets: RepoTarget[] = [];
+  for (const project of projectsNamed(projects)) {
+    const { name, language, version, sources } = project;
+    targets.push({ name, language, version, sources, root: await fetchProject(project) });
+  }
+  if (targets.length === 0 && dirs.length === 0) dirs = [DEFAULT_PROJECT];
+  for (const dir of dirs) {
+    targets.push({ name: relative(ROOT, resolve(dir)) || dir, root: dir, sources: "" });
+  }
+  return targets;
+}
+
+/** The `repo` suite: one report per project, keyed by its name. */
+export async function repo(
+  options: { projects?: string[]; dirs?: string[]; samples: number; log: Logger },
+) {
+  const targets = await repoTargets(options.projects ?? [], options.dirs ?? []);
   const config = await benchConfig();
-  const { engine, project, indexMs } = await openIndexed(config, root, options.log);
-  const paths = (await Array.fromAsync(walkProject(root))).map((file) => file.path);
-  const samples = await pickRepoSamples(root, paths, options.samples);
-  engine.models.start();
-  await engine.models.ready(new AbortController().signal, 120_000);
-  const { pipeline } = engine;
-  const runs = { with: [] as Completion[], without: [] as Completion[] };
+  const engine = createEngine(config, options.log, {
+    embedderThreads: config.generator.threads,
+  });
+  const reports: Record<string, unknown> = {};
   try {
-    for (const sample of samples) {
-      const lines = sample.text.split("\n");
-      const masked = [
-        ...lines.slice(0, sample.line),
-        lines[sample.line].slice(0, sample.cut),
-        ...lines.slice(sample.line + 1),
-      ].join("\n");
-      const absolute = join(root, sample.path);
-      await project.indexer.reindex(absolute, masked);
-      const input = {
-        uri: `file://${absolute}`,
-        path: sample.path,
-        languageId: languageOf(sample.path),
-        text: masked,
-        position: { line: sample.line, character: sample.cut },
-        maxLines: 1,
+    const prepared: Prepared[] = [];
+    for (const target of targets) {
+      const root = await Deno.realPath(target.root);
+      const { project, indexMs } = await indexNow(engine, root);
+      const files: CodeFile[] = [];
+      for await (const file of walkProject(root)) {
+        if (!FAMILY[languageOf(file.path)]) continue;
+        files.push({ path: file.path, text: await Deno.readTextFile(join(root, file.path)) });
+      }
+      prepared.push({
+        target,
+        project,
+        indexMs,
+        ...pickRepoSamples(files, options.samples, target.sources),
+      });
+    }
+    engine.models.start();
+    await engine.models.ready(new AbortController().signal, 120_000);
+    for (const entry of prepared) {
+      const { target, project, indexMs, samples, candidates } = entry;
+      reports[target.name] = {
+        language: target.language,
+        version: target.version,
+        files: project.indexer.progress().files,
+        indexMs: Math.round(indexMs),
+        candidates,
+        samples: samples.length,
+        ...scoreRuns(samples, await runSamples(engine, entry)),
       };
-      const signal = new AbortController().signal;
-      runs.with.push(
-        await pipeline.complete({
-          ...input,
-          context: { source: project.contextSource, repoName: project.name },
-        }, signal),
-      );
-      // Its own document, so neither run is answered from the other's cache.
-      runs.without.push(await pipeline.complete({ ...input, uri: `${input.uri}?without` }, signal));
-      await project.indexer.reindex(absolute, sample.text);
     }
   } finally {
     await engine.close();
+    await Deno.remove(config.cacheDir, { recursive: true });
   }
-  const score = (results: Completion[]) => {
-    const texts = results.map((result) => result.text ?? "");
+  return { projects: reports };
+}
+
+/** Both completions of every sample: with the project's retrieval and with the file alone. */
+async function runSamples(engine: Engine, { project, samples }: Prepared): Promise<Runs> {
+  const runs: Runs = { with: [], definitions: [], without: [] };
+  // The definitions arm: only what the cursor refers to, no similar-looking chunks.
+  const definitions: ContextSource = async (query, excludePath) =>
+    (await project.contextSource(query, excludePath)).filter((chunk) =>
+      chunk.kind === "definition"
+    );
+  const signal = new AbortController().signal;
+  for (const sample of samples) {
+    const masked = maskedText(sample);
+    const absolute = join(project.root, sample.path);
+    await project.indexer.reindex(absolute, masked);
+    const input = {
+      uri: `file://${absolute}`,
+      path: sample.path,
+      languageId: languageOf(sample.path),
+      text: masked,
+      position: { line: sample.line, character: sample.cut },
+      maxLines: 1,
+    };
+    runs.with.push(
+      await engine.pipeline.complete({
+        ...input,
+        context: { source: project.contextSource, repoName: project.name },
+      }, signal),
+    );
+    // Each run its own document, so none is answered from another's cache.
+    runs.definitions.push(
+      await engine.pipeline.complete({
+        ...input,
+        uri: `${input.uri}?definitions`,
+        context: { source: definitions, repoName: project.name },
+      }, signal),
+    );
+    runs.without.push(
+      await engine.pipeline.complete({ ...input, uri: `${input.uri}?without` }, signal),
+    );
+    await project.indexer.reindex(absolute, sample.text);
+  }
+  return runs;
+}
+
+/** The runs of the same samples, in sample order. */
+export interface Runs {
+  /** With the project's retrieval, as the product serves it. */
+  with: Completion[];
+  /** With only the definitions retrieval found, no similar chunks. */
+  definitions: Completion[];
+  /** With the file alone. */
+  without: Completion[];
+}
+
+/** Scores of both runs side by side, and the samples where retrieval did not help. */
+export function scoreRuns(samples: RepoSample[], runs: Runs) {
+  const exact = (result: Completion, index: number) => result.text === samples[index].expected;
+  const trivial = (result: Completion, index: number) =>
+    emptyOrTrivial(result.text, samples[index]);
+  const hit = (result: Completion, index: number) =>
+    (result.context ?? []).some((chunk) => samples[index].definedIn.has(chunk.path));
+  const share = (results: Completion[], test: (result: Completion, index: number) => boolean) => {
+    const count = results.filter(test).length;
+    return { count, rate: round(count / Math.max(1, results.length)) };
+  };
+  const score = (results: Completion[]) => ({
+    exactMatch: share(results, exact),
+    editSimilarity: stats(
+      results.map((result, index) => editSimilarity(result.text, samples[index].expected)),
+    ),
+    totalMs: stats(results.map((result) => result.timings.totalMs)),
+    promptTokens: stats(results.map((result) => result.timings.promptTokens)),
+    emptyOrTrivial: share(results, trivial),
+  });
+  const withRetrieval = score(runs.with);
+  const withoutRetrieval = score(runs.without);
+  const definitionsOnly = score(runs.definitions);
+  // null when the file alone matched nothing: no ratio to speak of.
+  const ratio = (other: typeof withoutRetrieval) =>
+    withoutRetrieval.exactMatch.count === 0
+      ? null
+      : round(other.exactMatch.count / withoutRetrieval.exactMatch.count);
+  const failure = (index: number) => {
+    const sample = samples[index];
     return {
-      exactMatch: texts.filter((text, index) => text === samples[index].expected).length,
-      editSimilarity: stats(
-        texts.map((text, index) => editSimilarity(text, samples[index].expected)),
-      ),
-      totalMs: stats(results.map((result) => result.timings.totalMs)),
-      promptTokens: stats(results.map((result) => result.timings.promptTokens)),
+      path: sample.path,
+      line: sample.line + 1,
+      typed: sample.text.split("\n")[sample.line].slice(0, sample.cut).trimStart(),
+      expected: sample.expected,
+      with: runs.with[index].text,
+      definitions: runs.definitions[index].text,
+      without: runs.without[index].text,
+      contextHit: hit(runs.with[index], index),
     };
   };
-  const hits =
-    runs.with.filter((result, index) =>
-      (result.context ?? []).some((chunk) => samples[index].definedIn.has(chunk.path))
-    ).length;
-  return {
-    project: relative(ROOT, root) || root,
-    files: paths.length,
-    indexMs: Math.round(indexMs),
-    samples: samples.length,
-    withRetrieval: { ...score(runs.with), contextHits: hits },
-    withoutRetrieval: score(runs.without),
-    retrieveMs: stats(runs.with.map((result) => result.timings.retrieveMs)),
+  const failures = (test: (index: number) => boolean) => {
+    const indexes = samples.map((_, index) => index).filter(test);
+    return { count: indexes.length, first: indexes.slice(0, FAILURES_SHOWN).map(failure) };
   };
+  return {
+    withRetrieval: {
+      ...withRetrieval,
+      contextHits: share(runs.with, hit),
+      retrieveMs: stats(runs.with.map((result) => result.timings.retrieveMs)),
+    },
+    definitionsOnly,
+    withoutRetrieval,
+    exactMatchRatio: ratio(withRetrieval),
+    definitionsOnlyRatio: ratio(definitionsOnly),
+    failures: {
+      // The file alone matched the line exactly, with retrieval it did not.
+      lostToWithout: failures((index) =>
+        exact(runs.without[index], index) && !exact(runs.with[index], index)
+      ),
+      emptyOrTrivialWith: failures((index) => trivial(runs.with[index], index)),
+    },
+  };
+}
+
+function round(value: number): number {
+  return Math.round(value * 1000) / 1000;
 }
 
 /** Copies the first `count` indexable files of `from` into a fresh directory. */
