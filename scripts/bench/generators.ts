@@ -22,6 +22,7 @@ import { LARGE_GENERATOR, pulledIn, SMALL_GENERATOR } from "../../engine/models/
 import type { Generation, Generator } from "../../engine/inference/mod.ts";
 import type { Completion } from "../../engine/pipeline.ts";
 import { stats } from "./stats.ts";
+import { DECODE_PROBE } from "./typing.ts";
 
 /** A line of a real file cut at the cursor, and the rest of the line. */
 export interface LineSample {
@@ -116,21 +117,7 @@ export async function generators(options: { samples: LineSample[]; log: Logger }
     for (let repeat = 0; repeat < 2; repeat++) {
       for (const run of runs) {
         run.generations.push(
-          await timed(() =>
-            run.generator.generate({
-              prefix: "def fibonacci(n):\n    ",
-              suffix: "",
-              path: "fib.py",
-              languageId: "python",
-              multiline: true,
-              context: [],
-              repoName: "",
-              maxTokens: 48,
-              shouldStop: () => false,
-              signal: never,
-              fresh: true,
-            })
-          ),
+          await timed(() => run.generator.generate({ ...DECODE_PROBE, signal: never })),
         );
       }
     }

@@ -68,7 +68,7 @@ export async function humanevalFim(options: { limit: number; sets?: string[]; lo
   const host = engine.models;
   await host.ready(never, 120_000);
   const { pipeline } = engine;
-  const report: Record<string, unknown> = {};
+  const report: Record<string, unknown> = { model: host.generator!.modelName };
   try {
     for (const [name, set] of Object.entries(SETS)) {
       if (options.sets && !options.sets.includes(name)) continue;

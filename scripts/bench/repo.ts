@@ -367,6 +367,7 @@ export async function repo(
     embedderThreads: config.generator.threads,
   });
   const reports: Record<string, unknown> = {};
+  let model = "";
   try {
     const prepared: Prepared[] = [];
     for (const target of targets) {
@@ -385,7 +386,7 @@ export async function repo(
       });
     }
     engine.models.start();
-    await engine.models.ready(new AbortController().signal, 120_000);
+    model = (await engine.models.ready(new AbortController().signal, 120_000)).modelName;
     for (const entry of prepared) {
       const { target, project, indexMs, samples, candidates } = entry;
       reports[target.name] = {
@@ -397,15 +398,17 @@ export async function repo(
         samples: samples.length,
         ...scoreRuns(samples, await runSamples(engine, entry)),
       };
+      // A long run's finished projects stay on record even if it is stopped later.
+      console.error(JSON.stringify({ project: target.name, ...reports[target.name] as object }));
     }
   } finally {
     await engine.close();
     await Deno.remove(config.cacheDir, { recursive: true });
   }
-  return { projects: reports };
+  return { model, projects: reports };
 }
 
-/** Both completions of every sample: with the project's retrieval and with the file alone. */
+/** The three completions of every sample: with the project's retrieval, with its definitions only, with the file alone. */
 async function runSamples(engine: Engine, { project, samples }: Prepared): Promise<Runs> {
   const runs: Runs = { with: [], definitions: [], without: [] };
   // The definitions arm: only what the cursor refers to, no similar-looking chunks.

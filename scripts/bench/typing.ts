@@ -162,6 +162,20 @@ export async function typingLatency(options: { dir?: string; lines: number; log:
   }
 }
 
+/** A generation that measures decoding alone: a short prompt, evaluated afresh, 48 tokens. */
+export const DECODE_PROBE = {
+  prefix: "def fibonacci(n):\n    ",
+  suffix: "",
+  path: "fib.py",
+  languageId: "python",
+  multiline: true,
+  context: [],
+  repoName: "",
+  maxTokens: 48,
+  shouldStop: () => false,
+  fresh: true,
+};
+
 /**
  * The model's own speed on this machine: tokens per second generating from
  * a short prompt, the floor any completion of that length stands on.
@@ -171,17 +185,8 @@ async function decodeSpeed(host: ModelHost): Promise<number> {
   const rates: number[] = [];
   for (let run = 0; run < 3; run++) {
     const generation = await generator.generate({
-      prefix: "def fibonacci(n):\n    ",
-      suffix: "",
-      path: "fib.py",
-      languageId: "python",
-      multiline: true,
-      context: [],
-      repoName: "",
-      maxTokens: 48,
-      shouldStop: () => false,
+      ...DECODE_PROBE,
       signal: new AbortController().signal,
-      fresh: true,
     });
     rates.push(generation.generatedTokens / (generation.generateMs / 1000));
   }
