@@ -11,12 +11,13 @@
  *                                            the editor's answer at that cursor
  *   models list | pull [NAME... | --all] | verify [NAME...]
  *   index DIR                                the project index, with a progress bar
+ *   learn status|reset DIR                   what the project's learning holds, or forget it
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
-import { type Config, loadConfig, restrictUmask } from "./engine/config/mod.ts";
+import { type Config, loadConfig, projectStateDir, restrictUmask } from "./engine/config/mod.ts";
 import {
   createLogger,
   type Logger,
@@ -31,7 +32,8 @@ const USAGE =
        ast-complete http-token     the endpoint's token (AST_COMPLETE_HTTP_TOKEN, else the token file)
        ast-complete complete FILE:LINE:COL [--workspace DIR | --no-context] [--json] [--max-lines N] [--model NAME]
        ast-complete models list | pull [NAME... | --all] | verify [NAME...]
-       ast-complete index DIR`;
+       ast-complete index DIR
+       ast-complete learn status|reset DIR`;
 
 /** How long a stop may take before the process exits anyway. */
 const STOP_GRACE_MS = 1500;
@@ -89,6 +91,9 @@ try {
       break;
     case "index":
       await index(config, log, rest);
+      break;
+    case "learn":
+      await learn(config, rest);
       break;
     default:
       throw new Error(`Unknown command: ${command}\n${USAGE}`);
@@ -364,16 +369,21 @@ async function models(config: Config, log: Logger, args: string[]): Promise<void
   }
 }
 
-/** Indexes a project now, with a progress bar on stderr; later runs re-embed only what changed. */
-async function index(config: Config, log: Logger, args: string[]): Promise<void> {
-  if (!args[0]) throw new Error(`Expected a directory\n${USAGE}`);
-  const root = resolve(args[0]);
+/** The project a command names, by its real path, as the sidecar's sessions know it. */
+async function projectArg(dir: string | undefined): Promise<string> {
+  if (!dir) throw new Error(`Expected a directory\n${USAGE}`);
+  const root = resolve(dir);
   if (!(await Deno.stat(root).catch(() => undefined))?.isDirectory) {
     throw new Error(`Not a directory: ${root}`);
   }
   const { realPathOf } = await import("./engine/session/mod.ts");
+  return await realPathOf(root) ?? root;
+}
+
+/** Indexes a project now, with a progress bar on stderr; later runs re-embed only what changed. */
+async function index(config: Config, log: Logger, args: string[]): Promise<void> {
+  const real = await projectArg(args[0]);
   const { Progress } = await import("./engine/models/progress.ts");
-  const real = await realPathOf(root) ?? root;
   // Nothing else runs: the embedder may use every generation thread.
   const engine = await buildEngine(config, log, { embedderThreads: config.generator.threads });
   const project = await engine.projects.openNow(real);
@@ -393,4 +403,21 @@ async function index(config: Config, log: Logger, args: string[]): Promise<void>
     `Indexed ${files} files, ${chunks} chunks in ${Math.round(performance.now() - started)} ms`,
   );
   await engine.close();
+}
+
+/**
+ * `learn status DIR` prints what the project's learning holds, as
+ * `learning/status` answers; `learn reset DIR` erases it and prints what it
+ * erased, as `learning/reset` does. Both read the project's state under the
+ * cache, as the sidecar does, with or without a sidecar running.
+ */
+async function learn(config: Config, args: string[]): Promise<void> {
+  const [action, dir] = args;
+  if (action !== "status" && action !== "reset") {
+    throw new Error(`Expected learn status DIR or learn reset DIR\n${USAGE}`);
+  }
+  const { FeedbackLog } = await import("./engine/learning/mod.ts");
+  const log = new FeedbackLog(projectStateDir(config.cacheDir, await projectArg(dir)));
+  const result = action === "status" ? await log.status() : await log.reset();
+  console.log(JSON.stringify(result, null, 2));
 }

@@ -37,6 +37,11 @@ export interface Completion {
   timings: CompleteRequest.Timings;
   /** The project context that went into the prompt; absent when answered from the cache. */
   context?: CompleteRequest.ContextChunk[];
+  /**
+   * The mean and lowest log-probability of the generated tokens, which learning
+   * records with each shown suggestion. The generator does not report them yet.
+   */
+  logprobs?: { mean: number; min: number };
 }
 
 /** One completion request, with the document's text resolved. */

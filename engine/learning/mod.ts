@@ -1,12 +1,18 @@
 /**
- * Learning from the user: for now, the feedback log it will learn from.
+ * Learning from the user: for now, the event store it will learn from (what
+ * was shown, what became of it) and the join a learner reads it through.
  *
  * @module
  */
 export {
-  FEEDBACK_FIELD_CAPS,
-  FEEDBACK_LOG_MAX_BYTES,
-  type FeedbackEvent,
-  FeedbackLog,
+  EVENT_FIELD_CAPS,
+  type LearningEvent,
+  type Outcome,
+  type OutcomeEvent,
+  type ShownEvent,
+  shownEvent,
+  type ShownInput,
   type TruncatableField,
-} from "./feedback_log.ts";
+} from "./events.ts";
+export { FEEDBACK_LOG_MAX_BYTES, FeedbackLog } from "./feedback_log.ts";
+export { IGNORED_AFTER_MS, joinOutcomes, type Suggestion } from "./join.ts";

@@ -150,8 +150,17 @@ export namespace StatusRequest {
     };
     /** Why the state is "error", with what to do about it. */
     error?: string;
-    /** Why the last `feedback` could not be recorded (e.g. a read-only cache), until one is. */
+    /**
+     * Why the last shown suggestion or `feedback` could not be recorded (e.g. a
+     * read-only cache), until one is.
+     */
     feedbackError?: string;
+    /**
+     * What the project's learning holds: for now the counts of its events (see
+     * `learning/status`); the filter and the adapter are not built yet. Absent
+     * until the project's log has been read, a moment after start.
+     */
+    learning?: { events: LearningEventCounts };
   }
 }
 
@@ -267,6 +276,62 @@ export namespace FeedbackRequest {
   }
 }
 
+/**
+ * What a project's learning log holds. A suggestion counts once, by the first
+ * outcome reported for it; one shown and never answered counts as ignored
+ * once it is 10 minutes old (until then it is still open and counted only in
+ * `shown`). An outcome whose suggestion has left the log is not counted.
+ */
+export interface LearningEventCounts {
+  /** Suggestions shown (non-empty completions returned). */
+  shown: number;
+  accepted: number;
+  /** Part of the suggestion kept. */
+  partial: number;
+  rejected: number;
+  /** Shown, and no outcome reported within 10 minutes. */
+  ignored: number;
+}
+
+/** A part of learning that is not there: why. */
+export interface LearningPartAbsent {
+  state: "absent";
+  /** Why, e.g. "not built yet". */
+  reason: string;
+}
+
+/** `learning/status`: what the client's project has recorded for learning. */
+export namespace LearningStatusRequest {
+  /** The method name. */
+  export const method = "learning/status";
+  /** Result of `learning/status`. */
+  export interface Result {
+    /** The recorded events, read from disk now. */
+    events: LearningEventCounts;
+    /** Size of the project's learning files together. */
+    bytes: number;
+    /** The learned show/hide filter: not built yet. */
+    filter: LearningPartAbsent;
+    /** The project's LoRA adapter: not built yet. */
+    adapter: LearningPartAbsent;
+  }
+}
+
+/** `learning/reset`: erases what the client's project has recorded for learning. */
+export namespace LearningResetRequest {
+  /** The method name. */
+  export const method = "learning/reset";
+  /** Result of `learning/reset`: what was erased. */
+  export interface Result {
+    /** Names of the files removed from the project's state folder (never full paths). */
+    files: string[];
+    /** Their size together. */
+    bytes: number;
+    /** The events they held. */
+    events: LearningEventCounts;
+  }
+}
+
 /** `index/rebuild`: walks the project again and indexes whatever changed, in the background. */
 export namespace IndexRebuildRequest {
   /** The method name. */
@@ -301,6 +366,9 @@ export const ErrorCode = {
   DocumentTooLarge: -32004,
   /** The workspace may not be one: "/", the home folder, outside the allowed roots, no project. */
   WorkspaceNotAllowed: -32005,
-  /** The sidecar cannot write its state under the cache (the message names the file and why). */
+  /**
+   * The sidecar cannot write (or read, or erase) its state under the cache
+   * (the message names the file and why).
+   */
   StateUnwritable: -32006,
 } as const;

@@ -20,6 +20,8 @@ import {
   FeedbackRequest,
   IndexRebuildRequest,
   InitializeRequest,
+  LearningResetRequest,
+  LearningStatusRequest,
   ShutdownRequest,
   StatusChangedNotification,
   StatusRequest,
@@ -131,6 +133,14 @@ export class RpcServer {
           (signal) => session.complete(params, AbortSignal.any([signal, gone.signal])),
         ),
       [FeedbackRequest.method]: (params) => session.feedback(params),
+      [LearningStatusRequest.method]: (params) => {
+        optionalParamsObject(params);
+        return session.learningStatus();
+      },
+      [LearningResetRequest.method]: (params) => {
+        optionalParamsObject(params);
+        return session.resetLearning();
+      },
       [IndexRebuildRequest.method]: (params) => {
         optionalParamsObject(params);
         return session.rebuildIndex();

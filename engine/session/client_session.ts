@@ -4,13 +4,15 @@
  * transport (rpc_server.ts) only wires methods to these handlers.
  */
 import { isAbsolute, relative } from "node:path";
-import { DocumentStore, languageOf, pathOf } from "../documents/mod.ts";
+import { DocumentStore, languageOf, offsetAt, pathOf } from "../documents/mod.ts";
 import { projectStateDir } from "../config/mod.ts";
-import { FeedbackLog } from "../learning/mod.ts";
+import { FeedbackLog, type Outcome, type ShownEvent, shownEvent } from "../learning/mod.ts";
 import {
   type CompleteRequest,
   ErrorCode,
   type InitializeRequest,
+  type LearningResetRequest,
+  type LearningStatusRequest,
   type Position,
   type StatusRequest,
 } from "../protocol/mod.ts";
@@ -33,6 +35,8 @@ interface Shown {
   text: string;
   languageId: string;
   path: string;
+  /** When it was returned (ms since the epoch). */
+  at: number;
 }
 
 /** A client's state and its request handlers. */
@@ -40,6 +44,8 @@ export class ClientSession {
   #engine: Engine;
   #documents: DocumentStore;
   #shown = new Map<string, Shown>();
+  /** This client's last reported outcome, which the next shown event records. */
+  #lastOutcome?: { outcome: Outcome; at: number };
   #workspace: string;
   #feedbackLog: FeedbackLog;
 
@@ -52,7 +58,16 @@ export class ClientSession {
       maxOpenDocumentChars: limits.maxOpenDocumentChars,
     });
     this.#workspace = engine.defaultWorkspace;
-    this.#feedbackLog = new FeedbackLog(projectStateDir(engine.config.cacheDir, this.#workspace));
+    this.#feedbackLog = this.#openFeedbackLog();
+  }
+
+  /** The workspace's feedback log, counted in the background so that `status` can report it. */
+  #openFeedbackLog(): FeedbackLog {
+    const log = new FeedbackLog(projectStateDir(this.#engine.config.cacheDir, this.#workspace));
+    log.refresh().catch((error) =>
+      this.#engine.log.warn(`Cannot count the feedback log: ${error.message}`)
+    );
+    return log;
   }
 
   /**
@@ -69,9 +84,7 @@ export class ClientSession {
       );
     }
     this.#workspace = await checkWorkspaceRoot(root, this.#engine.allowedRoots);
-    this.#feedbackLog = new FeedbackLog(
-      projectStateDir(this.#engine.config.cacheDir, this.#workspace),
-    );
+    this.#feedbackLog = this.#openFeedbackLog();
     this.#engine.projects.open(this.#workspace);
     const client = params.client as InitializeRequest.Params["client"];
     const name = `${client?.name ?? "unknown"} ${client?.version ?? ""}`.trim();
@@ -85,14 +98,37 @@ export class ClientSession {
     return this.#workspace;
   }
 
-  /** `status` for this client: the engine's, its documents, and a feedback failure. */
+  /**
+   * `status` for this client: the engine's, its documents, its project's
+   * learning events as last counted, and a feedback failure.
+   */
   status(): Omit<StatusRequest.Result, "connections"> {
     const feedbackError = this.#feedbackLog.lastError?.message;
+    const events = this.#feedbackLog.counts();
     return {
       ...this.#engine.status(this.#workspace),
       documents: this.#documents.size(),
       ...(feedbackError ? { feedbackError } : {}),
+      ...(events ? { learning: { events } } : {}),
     };
+  }
+
+  /** `learning/status`: the project's learning events, read from disk now. */
+  learningStatus(): Promise<LearningStatusRequest.Result> {
+    return this.#feedbackLog.status();
+  }
+
+  /**
+   * `learning/reset`: erases the project's learning events, and forgets the
+   * suggestions this client was shown, so that no outcome of theirs is
+   * recorded after.
+   */
+  async resetLearning(): Promise<LearningResetRequest.Result> {
+    const erased = await this.#feedbackLog.reset();
+    this.#shown.clear();
+    this.#lastOutcome = undefined;
+    this.#engine.log.info(`Learning reset: erased ${erased.files.join(", ") || "nothing"}`);
+    return erased;
   }
 
   /**
@@ -184,10 +220,21 @@ export class ClientSession {
     }, signal);
     const id = crypto.randomUUID();
     if (completion.text) {
-      this.#shown.set(id, { text: completion.text, languageId, path });
+      const at = Date.now();
+      this.#shown.set(id, { text: completion.text, languageId, path, at });
       while (this.#shown.size > RECENT_RESULTS) {
         this.#shown.delete(this.#shown.keys().next().value!);
       }
+      await this.#recordShown(shownEvent({
+        id,
+        at,
+        languageId,
+        path,
+        document: text,
+        offset: offsetAt(text, position),
+        completion,
+        previous: this.#lastOutcome,
+      }));
     }
     return {
       id,
@@ -197,6 +244,20 @@ export class ClientSession {
       timings: completion.timings,
       ...(completion.context ? { context: completion.context } : {}),
     };
+  }
+
+  /**
+   * Appends a shown event before the answer goes out, so that no write of
+   * it comes after. An append costs a small write and a read of that line;
+   * only the first after start or a rotation waits for the log to be
+   * counted. A failure does not fail the completion: it shows in
+   * `status.feedbackError`, and in the log when it starts.
+   */
+  async #recordShown(event: ShownEvent): Promise<void> {
+    const failing = this.#feedbackLog.lastError !== undefined;
+    await this.#feedbackLog.append(event).catch((error) => {
+      if (!failing) this.#engine.log.warn(error.message);
+    });
   }
 
   /** `feedback`: records what the user did with a suggestion. */
@@ -209,12 +270,17 @@ export class ClientSession {
       throw new EngineError(ErrorCode.InvalidParams, `Invalid params: unknown completion id ${id}`);
     }
     const acceptedText = optionalString(params, "acceptedText");
+    const at = Date.now();
+    this.#lastOutcome = { outcome, at };
+    const { at: shownAt, ...shown } = suggestion;
     await this.#feedbackLog.append({
-      time: new Date().toISOString(),
+      kind: "outcome",
+      time: new Date(at).toISOString(),
       id,
       outcome,
-      ...suggestion,
+      ...shown,
       ...(acceptedText !== undefined ? { acceptedText } : {}),
+      msToOutcome: at - shownAt,
     });
     this.#engine.log.info(`Feedback ${outcome} for ${id}`);
     return {};

@@ -12,7 +12,7 @@ import type { StatusRequest } from "../protocol/mod.ts";
 /** What `status` says of the engine itself; sessions and transports add their own parts. */
 export type EngineStatus = Omit<
   StatusRequest.Result,
-  "documents" | "connections" | "feedbackError"
+  "documents" | "connections" | "feedbackError" | "learning"
 >;
 
 /** The engine behind every front door: models, project indexes and the completion pipeline. */

@@ -1,0 +1,128 @@
+/**
+ * A session records what learning needs: a shown event for each suggestion
+ * it returns, an outcome event for each `feedback`, and answers
+ * `learning/status` and `learning/reset`. The engine behind it is a fake
+ * whose pipeline answers at once: no model is loaded.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { loadConfig, projectStateDir } from "../../engine/config/mod.ts";
+import { FeedbackLog, type OutcomeEvent, type ShownEvent } from "../../engine/learning/mod.ts";
+import { createLogger } from "../../engine/log/mod.ts";
+import type { Completion } from "../../engine/pipeline.ts";
+import { ErrorCode } from "../../engine/protocol/mod.ts";
+import { EngineError } from "../../engine/protocol/errors.ts";
+import { ClientSession, type Engine } from "../../engine/session/mod.ts";
+import { shown as expectedShown } from "./_events.ts";
+
+const TEXT = "def add(a, b):\n    \n";
+const POSITION = { line: 1, character: 4 };
+
+/** A session on a fresh workspace and cache, whose pipeline answers `answers` in turn. */
+async function sessionWith(answers: string[]) {
+  const root = await Deno.makeTempDir({ prefix: "ast-complete-session-" });
+  const workspace = join(root, "project");
+  const config = loadConfig({ cacheDir: join(root, "cache") });
+  const engine = {
+    config,
+    log: createLogger("test", "error"),
+    projects: { get: () => undefined },
+    pipeline: {
+      complete: (): Promise<Completion> =>
+        Promise.resolve({
+          text: answers.shift() ?? "",
+          timings: {
+            astMs: 1,
+            retrieveMs: 2,
+            promptMs: 3,
+            generateMs: 30,
+            totalMs: 36,
+            promptTokens: 100,
+            reusedTokens: 0,
+            generatedTokens: 5,
+            cached: false,
+          },
+          context: [{ path: "util.py", startLine: 1, endLine: 3, score: 0.5 }],
+        }),
+    },
+    defaultWorkspace: workspace,
+    status: () => ({}),
+  } as unknown as Engine;
+  const log = new FeedbackLog(projectStateDir(config.cacheDir, workspace));
+  return { session: new ClientSession(engine), log, workspace };
+}
+
+Deno.test("ClientSession records a shown event per suggestion and joins the outcome", async () => {
+  const { session, log, workspace } = await sessionWith(["return a + b", "pass"]);
+  const uri = `file://${workspace}/src/add.py`;
+  const first = await session.complete(
+    { uri, text: TEXT, position: POSITION },
+    new AbortController().signal,
+  );
+  await new Promise((resolve) => setTimeout(resolve, 25));
+  await session.feedback({ id: first.id, outcome: "partial", acceptedText: "return" });
+  const second = await session.complete(
+    { uri, text: TEXT, position: POSITION },
+    new AbortController().signal,
+  );
+
+  const status = await session.learningStatus();
+  assert.deepEqual(status.events, { shown: 2, accepted: 0, partial: 1, rejected: 0, ignored: 0 });
+  assert.deepEqual(session.status().learning, { events: status.events });
+
+  const [shown, outcome, next] = await log.readEvents() as [ShownEvent, OutcomeEvent, ShownEvent];
+  assert.deepEqual(
+    shown,
+    expectedShown({ time: shown.time, id: first.id, contextUsed: 1, latencyMs: 36 }),
+  );
+  assert.equal(outcome.kind, "outcome");
+  assert.deepEqual([outcome.id, outcome.outcome, outcome.acceptedText, outcome.text], [
+    first.id,
+    "partial",
+    "return",
+    "return a + b",
+  ]);
+  assert.ok(outcome.msToOutcome >= 25, `${outcome.msToOutcome} ms from shown to outcome`);
+  assert.equal(next.id, second.id);
+  assert.equal(next.previousOutcome?.outcome, "partial");
+  assert.ok(next.previousOutcome!.msBefore >= 0);
+  assert.ok(Date.parse(next.time) - Date.parse(outcome.time) === next.previousOutcome!.msBefore);
+});
+
+Deno.test("ClientSession records nothing for an empty completion", async () => {
+  const { session, workspace } = await sessionWith([""]);
+  const result = await session.complete(
+    { uri: `file://${workspace}/a.py`, text: TEXT, position: POSITION },
+    new AbortController().signal,
+  );
+  assert.deepEqual(result.items, []);
+  assert.equal((await session.learningStatus()).events.shown, 0);
+  await assert.rejects(
+    session.feedback({ id: result.id, outcome: "rejected" }),
+    (error: Error) => error instanceof EngineError && error.code === ErrorCode.InvalidParams,
+  );
+});
+
+Deno.test("ClientSession.resetLearning() erases the events and forgets the suggestions shown", async () => {
+  const { session, log, workspace } = await sessionWith(["return a + b"]);
+  const result = await session.complete(
+    { uri: `file://${workspace}/a.py`, text: TEXT, position: POSITION },
+    new AbortController().signal,
+  );
+  await session.feedback({ id: result.id, outcome: "accepted" });
+  const erased = await session.resetLearning();
+  assert.deepEqual(erased.files, ["feedback.jsonl"]);
+  assert.deepEqual(erased.events, { shown: 1, accepted: 1, partial: 0, rejected: 0, ignored: 0 });
+  assert.deepEqual(await log.readEvents(), []);
+  // Its outcome cannot be recorded after the reset: the suggestion is forgotten.
+  await assert.rejects(
+    session.feedback({ id: result.id, outcome: "accepted" }),
+    (error: Error) => {
+      assert.ok(error instanceof EngineError);
+      assert.equal(error.code, ErrorCode.InvalidParams);
+      assert.match(error.message, /unknown completion id/);
+      return true;
+    },
+  );
+  assert.deepEqual(await log.readEvents(), []);
+});
