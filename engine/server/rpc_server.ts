@@ -101,6 +101,20 @@ export class RpcServer {
     }
     guardFrames(socket, limits, (reason) => log.warn(`Closed a connection: ${reason}`));
     const writer = new SocketMessageWriter(socket);
+    // The process stops once the reply to `shutdown` is written, not before: closing the
+    // connection first destroys the socket with the reply still queued behind other writes.
+    const shutdownReplies = new WeakSet<object>();
+    const write = writer.write.bind(writer);
+    writer.write = async (message) => {
+      try {
+        await write(message);
+      } finally {
+        const result = (message as Partial<ResponseMessage>).result;
+        if (result && typeof result === "object" && shutdownReplies.has(result)) {
+          this.#shutdownListeners.forEach((listener) => listener());
+        }
+      }
+    };
     const connection = createMessageConnection(new SocketMessageReader(socket), writer);
     const session = new ClientSession(this.#engine);
 
@@ -147,9 +161,9 @@ export class RpcServer {
       },
       [ShutdownRequest.method]: (params) => {
         optionalParamsObject(params);
-        // Answer first; the listeners stop the process once the reply is out.
-        setTimeout(() => this.#shutdownListeners.forEach((listener) => listener()), 0);
-        return {};
+        const reply = {};
+        shutdownReplies.add(reply);
+        return reply;
       },
     };
     const notifications: Record<string, (params: unknown) => void | Promise<void>> = {
