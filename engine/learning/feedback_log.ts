@@ -248,19 +248,22 @@ async function readWholeLines(
     if (error instanceof Deno.errors.NotFound) return { events: [], bytes: 0 };
     throw error;
   }
-  const chunks: Uint8Array<ArrayBuffer>[] = [];
+  // One buffer the size of what is there: on a completion's path this reads a single new line.
+  let data: Uint8Array;
   try {
+    const { size } = await file.stat();
     await file.seek(from, Deno.SeekMode.Start);
-    for (;;) {
-      const chunk = new Uint8Array(256 * 1024);
-      const count = await file.read(chunk);
-      if (count === null) break;
-      chunks.push(chunk.subarray(0, count));
+    const buffer = new Uint8Array(Math.max(0, size - from));
+    let length = 0;
+    while (length < buffer.length) {
+      const count = await file.read(buffer.subarray(length));
+      if (count === null) break; // It shrank since the stat: what was read is all there is.
+      length += count;
     }
+    data = buffer.subarray(0, length);
   } finally {
     file.close();
   }
-  const data = new Uint8Array(await new Blob(chunks).arrayBuffer());
   const bytes = data.lastIndexOf(0x0a) + 1;
   const events = new TextDecoder().decode(data.subarray(0, bytes)).split("\n")
     .map(parseEvent)
