@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { IndexStore, Retriever } from "../../engine/retrieval/mod.ts";
+import { IndexStore, type RetrievalQuery, Retriever } from "../../engine/retrieval/mod.ts";
 import { fixtureProject } from "../_helpers/project.ts";
 import { indexed, loadIndexing } from "../_helpers/indexing.ts";
 
@@ -13,45 +13,31 @@ const { embedder, syntax } = await loadIndexing();
 
 Deno.test("Retriever finds the file that defines what the cursor uses", async () => {
   const { retriever, store } = await indexed(await fixtureProject());
-  const python = await retriever.search(
-    {
-      code: "items = [LineItem(sku, 1, 40)]\ntotal = compute_invoice_total(",
-      linePrefix: "",
-      imports: "",
-    },
-    { excludePath: "app.py", limit: 3 },
+  const best = async (code: string, excludePath: string, more: Partial<RetrievalQuery> = {}) =>
+    (await retriever.search({ code, linePrefix: "", imports: "", ...more }, {
+      excludePath,
+      limit: 3,
+    }))[0];
+  const python = await best(
+    "items = [LineItem(sku, 1, 40)]\ntotal = compute_invoice_total(",
+    "app.py",
   );
-  assert.equal(python[0].path, "billing/invoice.py");
-  assert.ok(python[0].text.includes("def compute_invoice_total"));
-  const typescript = await retriever.search(
-    {
-      code: "const session = createUserSession(userId, 60);\nif (isSessionExpired(",
-      linePrefix: "",
-      imports: "",
-    },
-    { excludePath: "web/checkout.ts", limit: 3 },
+  assert.equal(python.path, "billing/invoice.py");
+  assert.ok(python.text.includes("def compute_invoice_total"));
+  const typescript = await best(
+    "const session = createUserSession(userId, 60);\nif (isSessionExpired(",
+    "web/checkout.ts",
   );
-  assert.equal(typescript[0].path, "web/session.ts");
+  assert.equal(typescript.path, "web/session.ts");
   // A query with no shared identifier still lands through the embedding.
-  const semantic = await retriever.search({
-    code: "sort the goods from cheapest to most expensive",
-    linePrefix: "",
-    imports: "",
-  }, {
-    excludePath: "",
-    limit: 3,
-  });
-  assert.equal(semantic[0].path, "catalog/products.py");
+  const semantic = await best("sort the goods from cheapest to most expensive", "");
+  assert.equal(semantic.path, "catalog/products.py");
   // The names at the cursor say nothing; the file's imports say where to look.
-  const imported = await retriever.search(
-    {
-      code: "def main():\n    result = ",
-      linePrefix: "    result = ",
-      imports: "from catalog import products",
-    },
-    { excludePath: "main.py", limit: 3 },
-  );
-  assert.equal(imported[0].path, "catalog/products.py");
+  const imported = await best("def main():\n    result = ", "main.py", {
+    linePrefix: "    result = ",
+    imports: "from catalog import products",
+  });
+  assert.equal(imported.path, "catalog/products.py");
   await store.close();
 });
 
