@@ -77,7 +77,8 @@ export async function pullModel(
 }
 
 /**
- * Makes a model file read-only (0444). llama.cpp maps the file, and a write
+ * Makes a model file read-only and private (0400), as everything else in the
+ * cache is private. llama.cpp maps the file, and a write
  * into a mapped file that shrinks it kills the process with SIGBUS: this
  * makes editors, `cp` and a `truncate` by the same user fail instead. It does
  * not stop root, nor a user who changes the mode back. A pull that replaces a
@@ -85,8 +86,10 @@ export async function pullModel(
  * of a running sidecar intact.
  */
 async function makeReadOnly(path: string): Promise<void> {
-  // Only when needed: a models folder shared read-only by another user is fine as it is.
-  if (((await Deno.stat(path)).mode ?? 0) & 0o222) await Deno.chmod(path, 0o444);
+  // Another user's models folder, shared read-only, is left as it is; ours is repaired,
+  // including the 0444 that earlier versions left.
+  const { mode, uid } = await Deno.stat(path);
+  if (uid === Deno.uid() && ((mode ?? 0) & 0o777) !== 0o400) await Deno.chmod(path, 0o400);
 }
 
 function describeSource(source: ModelSource): string {

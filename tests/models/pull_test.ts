@@ -169,15 +169,17 @@ Deno.test("pullModel() replaces a corrupt model file", () =>
     assert.equal((await checkModelFile(cacheDir, model, { full: true })).state, "present");
   }));
 
-Deno.test("pullModel() leaves the model read-only, and makes an earlier pull's file read-only", () =>
+Deno.test("pullModel() leaves the model read-only and private, and repairs an earlier pull's file", () =>
   withServer(async ({ origin, cacheDir }) => {
     const model = lockedModel(origin);
     const path = await pullModel(cacheDir, model, { log });
-    assert.equal((await Deno.stat(path)).mode! & 0o777, 0o444);
-    // A file pulled before models were kept read-only.
-    await Deno.chmod(path, 0o644);
-    assert.equal(await pullModel(cacheDir, model, { log }), path);
-    assert.equal((await Deno.stat(path)).mode! & 0o777, 0o444);
+    assert.equal((await Deno.stat(path)).mode! & 0o777, 0o400);
+    // Files pulled before models were kept read-only, and before they were kept private.
+    for (const earlier of [0o644, 0o444]) {
+      await Deno.chmod(path, earlier);
+      assert.equal(await pullModel(cacheDir, model, { log }), path);
+      assert.equal((await Deno.stat(path)).mode! & 0o777, 0o400);
+    }
   }));
 
 Deno.test("pullModel() replaces a truncated read-only model file", () =>
@@ -190,5 +192,5 @@ Deno.test("pullModel() replaces a truncated read-only model file", () =>
     assert.equal(check.detail, `is truncated: 100 of ${WHOLE.length} bytes`);
     await pullModel(cacheDir, model, { log });
     assert.deepEqual(await Deno.readFile(path), WHOLE);
-    assert.equal((await Deno.stat(path)).mode! & 0o777, 0o444);
+    assert.equal((await Deno.stat(path)).mode! & 0o777, 0o400);
   }));
