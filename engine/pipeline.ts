@@ -22,7 +22,7 @@ import {
   lineMayGrow,
   postprocess,
 } from "./inference/mod.ts";
-import type { ModelHost } from "./inference/mod.ts";
+import type { Generation, ModelHost } from "./inference/mod.ts";
 import { type CompleteRequest, ErrorCode, type Position } from "./protocol/mod.ts";
 import { CancelledError, EngineError } from "./protocol/errors.ts";
 
@@ -38,8 +38,8 @@ export interface Completion {
   /** The project context that went into the prompt; absent when answered from the cache. */
   context?: CompleteRequest.ContextChunk[];
   /**
-   * The mean and lowest log-probability of the generated tokens, which learning
-   * records with each shown suggestion. The generator does not report them yet.
+   * The mean and lowest log-probability of the generated tokens (of the
+   * generation shown), which learning records with each shown suggestion.
    */
   logprobs?: { mean: number; min: number };
 }
@@ -64,6 +64,25 @@ export interface CompletionInput {
   fresh?: boolean;
   /** Whether recent results may answer (default true); false measures the model path alone. */
   useCache?: boolean;
+  /**
+   * "selective" (the default): project context only when the model is unsure
+   * of its completion from the file alone; "always": whenever retrieval finds
+   * some, which benchmarks compare against.
+   */
+  retrieval?: "selective" | "always";
+}
+
+/**
+ * The model is sure enough of its completion from the file alone when its
+ * least likely token had at least this log-probability. Chosen with
+ * `deno task bench repo` (see the note on issue 12).
+ */
+const RETRIEVE_BELOW_LOGPROB = -1;
+
+/** Whether a completion made without project context can stand without it. */
+function isConfident(generation: Generation, shown: string): boolean {
+  return shown.trim() !== "" && generation.logprobs !== undefined &&
+    generation.logprobs.min >= RETRIEVE_BELOW_LOGPROB;
 }
 
 /** Runs completions against the generator. */
@@ -134,6 +153,25 @@ export class CompletionPipeline {
         maxLines,
         format: generator.format,
       };
+      const generate = (context: ScoredChunk[]) =>
+        generator.generate({
+          context: context.map(({ path, text }) => ({ path, text })),
+          repoName: input.context?.repoName ?? "",
+          prefix,
+          suffix: modelSuffix(linePrefix, lineSuffix, suffix),
+          path: input.path,
+          languageId: input.languageId,
+          multiline: mode === "block",
+          maxTokens: Math.min(
+            mode === "line" && !cursor.lineMayGrow
+              ? limits.maxTokensSingleLine
+              : limits.maxTokensMultiLine,
+            input.maxTokens ?? Infinity,
+          ),
+          shouldStop: (text) => isFinished(text, cursor),
+          signal: abort,
+          fresh: input.fresh,
+        });
       const retrieveStarted = performance.now();
       const retrieved = input.context
         ? await this.#retrieve(input.context.source, {
@@ -144,30 +182,31 @@ export class CompletionPipeline {
           modules: syntax?.modules,
         }, input.path)
         : [];
-      const context = packContext(
+      const packed = packContext(
         retrieved,
         limits.contextTokens,
         (text) => generator.countTokens(text),
       );
       const retrieveMs = performance.now() - retrieveStarted;
-      const generation = await generator.generate({
-        context: context.map(({ path, text }) => ({ path, text })),
-        repoName: input.context?.repoName ?? "",
-        prefix,
-        suffix: modelSuffix(linePrefix, lineSuffix, suffix),
-        path: input.path,
-        languageId: input.languageId,
-        multiline: mode === "block",
-        maxTokens: Math.min(
-          mode === "line" && !cursor.lineMayGrow
-            ? limits.maxTokensSingleLine
-            : limits.maxTokensMultiLine,
-          input.maxTokens ?? Infinity,
-        ),
-        shouldStop: (text) => isFinished(text, cursor),
-        signal: abort,
-        fresh: input.fresh,
-      });
+      let context: ScoredChunk[] = [];
+      let generation: Generation | undefined;
+      if (packed.length > 0 && input.retrieval !== "always") {
+        // Selective retrieval: the file alone first; the project's context when the model
+        // is unsure without it (see RETRIEVE_BELOW_LOGPROB), or when the cursor reaches into
+        // a project module, whose members the file does not show: there a sure answer is
+        // most often a made-up name.
+        generation = await generate([]);
+        const reachesIntoModule = packed.some((chunk) => chunk.kind === "members");
+        if (reachesIntoModule || !isConfident(generation, postprocess(generation.text, cursor))) {
+          const alone = generation;
+          context = packed;
+          generation = await generate(context);
+          generation = { ...generation, generateMs: generation.generateMs + alone.generateMs };
+        }
+      } else {
+        context = packed;
+        generation = await generate(context);
+      }
       const text = postprocess(generation.text, cursor);
       this.#cache.remember(cacheKey, text);
       return {
@@ -183,11 +222,13 @@ export class CompletionPipeline {
           generatedTokens: generation.generatedTokens,
           cached: false,
         },
-        context: context.map(({ path, startLine, endLine, score }) => ({
+        ...(generation.logprobs ? { logprobs: generation.logprobs } : {}),
+        context: context.map(({ path, startLine, endLine, score, kind }) => ({
           path,
           startLine,
           endLine,
           score,
+          kind,
         })),
       };
     } catch (error) {

@@ -7,7 +7,6 @@ import {
   getLlama,
   type Llama,
   LlamaChatSession,
-  LlamaCompletion,
   type LlamaContext,
   type LlamaContextSequence,
   LlamaLogLevel,
@@ -37,9 +36,17 @@ import {
  */
 const EVAL_BATCH = 64;
 
+/**
+ * Evaluated prompts kept at once, one per sequence of the context: the
+ * in-file prompt and the one with project context (the pipeline tries the
+ * first before paying for the second), and a recently left document.
+ */
+const SLOTS = 3;
+
 /** How to load the model. */
 export interface GeneratorOptions {
   threads: number;
+  /** Tokens each evaluated prompt may hold (each slot has its own). */
   contextSize: number;
   gpu: "auto" | false;
   log: Logger;
@@ -92,6 +99,17 @@ export interface Generation {
   generatedTokens: number;
   /** Time spent in the model. */
   generateMs: number;
+  /**
+   * The mean and lowest natural-log probability of the generated tokens, as the
+   * model gave them: how sure it was. Absent for chat models and empty output.
+   */
+  logprobs?: { mean: number; min: number };
+}
+
+/** A sequence of the context and when a generation last used it. */
+interface Slot {
+  sequence: LlamaContextSequence;
+  usedAt: number;
 }
 
 /** A loaded generator model. Generations run one at a time, in order. */
@@ -103,7 +121,7 @@ export class Generator {
   #llama: Llama;
   #model: LlamaModel;
   #context: LlamaContext;
-  #sequence: LlamaContextSequence;
+  #slots: Slot[];
   #queue: Promise<unknown> = Promise.resolve();
   /** Aborted by dispose(): a generation in flight stops at its next batch or token. */
   #closing = new AbortController();
@@ -118,7 +136,10 @@ export class Generator {
     this.#llama = llama;
     this.#model = model;
     this.#context = context;
-    this.#sequence = context.getSequence();
+    this.#slots = Array.from({ length: context.totalSequences }, () => ({
+      sequence: context.getSequence(),
+      usedAt: 0,
+    }));
     const { prefix, suffix, middle } = model.tokens.infill;
     this.modelName = String(model.fileInfo.metadata.general?.name ?? "unknown");
     const single = (text: string) => {
@@ -154,7 +175,7 @@ export class Generator {
       const context = await model.createContext({
         contextSize: Math.min(options.contextSize, model.trainContextSize),
         threads: options.threads,
-        sequences: 1,
+        sequences: SLOTS,
         batchSize: EVAL_BATCH,
         createSignal: options.signal,
       });
@@ -182,94 +203,116 @@ export class Generator {
   async #generateNow(request: GenerateRequest): Promise<Generation> {
     if (request.signal.aborted) throw new CancelledError();
     const started = performance.now();
-    const stopEarly = new AbortController();
-    let text = "";
-    const options = {
-      maxTokens: request.maxTokens,
-      temperature: 0,
-      signal: AbortSignal.any([request.signal, stopEarly.signal]),
-      stopOnAbortSignal: true,
-      onTextChunk: (chunk: string) => {
-        text += chunk;
-        if (request.shouldStop(text)) stopEarly.abort();
-      },
-    };
-    if (request.fresh) await this.#sequence.clearHistory();
-    const meter = this.#sequence.tokenMeter;
-    const outputBefore = meter.usedOutputTokens;
-    let promptTokens: number;
-    let reused = 0;
-    if (this.#fimTokens) {
-      const prompt = fimPrompt(request, this.#fimTokens, (text) => this.#model.tokenize(text));
-      promptTokens = prompt.length;
-      reused = await this.#keepAlignedPrefix(prompt);
-      await this.#evaluateWholeBatches(prompt, reused, request.signal);
-      const completion = new LlamaCompletion({ contextSequence: this.#sequence });
-      try {
-        text = await completion.generateCompletion(prompt, options);
-      } finally {
-        completion.dispose();
-      }
-    } else {
-      // A fresh chat per request: completions share nothing but the system prompt.
-      await this.#sequence.clearHistory();
-      const session = new LlamaChatSession({
-        contextSequence: this.#sequence,
-        systemPrompt: CHAT_SYSTEM_PROMPT,
-        autoDisposeSequence: false,
-      });
-      try {
-        text = await session.prompt(chatUserMessage(request), options);
-      } finally {
-        session.dispose({ disposeSequence: false });
-      }
-      const generated = meter.usedOutputTokens - outputBefore;
-      promptTokens = Math.max(0, this.#sequence.nextTokenIndex - generated);
-    }
+    const generated = this.#fimTokens
+      ? await this.#infill(request, this.#fimTokens)
+      : await this.#chat(request);
     if (request.signal.aborted) throw new CancelledError();
+    return { ...generated, generateMs: performance.now() - started };
+  }
+
+  /**
+   * Infill: reuses the slot whose evaluated tokens share the most with the
+   * prompt, then generates greedily token by token, reading each token's
+   * probability. Stops at an end-of-generation token, at `maxTokens`, when
+   * `shouldStop` says so or when cancelled.
+   */
+  async #infill(
+    request: GenerateRequest,
+    fimTokens: FimTokens,
+  ): Promise<Omit<Generation, "generateMs">> {
+    const prompt = fimPrompt(request, fimTokens, (text) => this.#model.tokenize(text));
+    const sequence = this.#slotFor(prompt);
+    if (request.fresh) await sequence.clearHistory();
+    const reusedTokens = await keepAlignedPrefix(sequence, prompt);
+    await evaluateWholeBatches(sequence, prompt, reusedTokens, request.signal);
+    const tokens: Token[] = [];
+    const logprobs: number[] = [];
+    let text = "";
+    const generation = sequence.evaluateWithMetadata(
+      prompt.slice(sequence.nextTokenIndex),
+      { confidence: true },
+      { temperature: 0, yieldEogToken: true },
+    );
+    for await (const { token, confidence } of generation) {
+      if (this.#model.isEogToken(token)) break;
+      tokens.push(token);
+      logprobs.push(Math.log(confidence));
+      text = this.#model.detokenize(tokens);
+      if (
+        tokens.length >= request.maxTokens || request.signal.aborted || request.shouldStop(text)
+      ) break;
+    }
     return {
       text,
-      promptTokens,
-      generatedTokens: meter.usedOutputTokens - outputBefore,
-      reusedTokens: reused,
-      generateMs: performance.now() - started,
+      promptTokens: prompt.length,
+      reusedTokens,
+      generatedTokens: tokens.length,
+      ...(logprobs.length > 0
+        ? {
+          logprobs: {
+            mean: logprobs.reduce((sum, value) => sum + value, 0) / logprobs.length,
+            min: Math.min(...logprobs),
+          },
+        }
+        : {}),
+    };
+  }
+
+  /** Chat: a fresh conversation per request, which shares nothing but the system prompt. */
+  async #chat(request: GenerateRequest): Promise<Omit<Generation, "generateMs">> {
+    const sequence = this.#leastRecentlyUsed().sequence;
+    await sequence.clearHistory();
+    const meter = sequence.tokenMeter;
+    const outputBefore = meter.usedOutputTokens;
+    const stopEarly = new AbortController();
+    let text = "";
+    const session = new LlamaChatSession({
+      contextSequence: sequence,
+      systemPrompt: CHAT_SYSTEM_PROMPT,
+      autoDisposeSequence: false,
+    });
+    try {
+      text = await session.prompt(chatUserMessage(request), {
+        maxTokens: request.maxTokens,
+        temperature: 0,
+        signal: AbortSignal.any([request.signal, stopEarly.signal]),
+        stopOnAbortSignal: true,
+        onTextChunk: (chunk: string) => {
+          text += chunk;
+          if (request.shouldStop(text)) stopEarly.abort();
+        },
+      });
+    } finally {
+      session.dispose({ disposeSequence: false });
+    }
+    const generatedTokens = meter.usedOutputTokens - outputBefore;
+    return {
+      text,
+      promptTokens: Math.max(0, sequence.nextTokenIndex - generatedTokens),
+      reusedTokens: 0,
+      generatedTokens,
     };
   }
 
   /**
-   * Keeps the evaluated tokens the prompt starts with, cut back to a multiple
-   * of {@link EVAL_BATCH} and short of the prompt's last token (node-llama-cpp
-   * evaluates that one again for its logits), and erases the rest.
-   *
-   * @returns How many prompt tokens are kept evaluated.
+   * The slot to evaluate `prompt` in: the one that has the longest part of it
+   * evaluated already, as llama.cpp's server picks a slot by prompt
+   * similarity; when none has a whole batch of it, the least recently used,
+   * so a warm prompt of another document or of the other prompt kind stays.
    */
-  async #keepAlignedPrefix(prompt: Token[]): Promise<number> {
-    const cached = this.#sequence.contextTokens;
-    let common = 0;
-    while (common < cached.length && cached[common] === prompt[common]) common++;
-    const keep = Math.floor(Math.min(common, prompt.length - 1) / EVAL_BATCH) * EVAL_BATCH;
-    const end = this.#sequence.nextTokenIndex;
-    if (keep < end) await this.#sequence.eraseContextTokenRanges([{ start: keep, end }]);
-    return keep;
+  #slotFor(prompt: Token[]): LlamaContextSequence {
+    let best = this.#leastRecentlyUsed();
+    let bestShared = 0;
+    for (const slot of this.#slots) {
+      const shared = sharedPrefixLength(slot.sequence.contextTokens, prompt);
+      if (shared >= EVAL_BATCH && shared > bestShared) [best, bestShared] = [slot, shared];
+    }
+    best.usedAt = performance.now();
+    return best.sequence;
   }
 
-  /**
-   * Evaluates the prompt from `from` (a batch boundary) up to its last whole
-   * batch, one batch at a time, checking `signal` in between: a newer keystroke
-   * stops a long evaluation within a batch, and what was evaluated stays for the
-   * next prompt. The batches are the ones a fresh evaluation would make, so the
-   * output does not change.
-   *
-   * @throws CancelledError when the signal aborts between batches.
-   */
-  async #evaluateWholeBatches(prompt: Token[], from: number, signal: AbortSignal): Promise<void> {
-    const end = Math.floor((prompt.length - 1) / EVAL_BATCH) * EVAL_BATCH;
-    for (let start = from; start < end; start += EVAL_BATCH) {
-      if (signal.aborted) throw new CancelledError();
-      await this.#sequence.evaluateWithoutGeneratingNewTokens(
-        prompt.slice(start, start + EVAL_BATCH),
-      );
-    }
+  #leastRecentlyUsed(): Slot {
+    return this.#slots.reduce((oldest, slot) => slot.usedAt < oldest.usedAt ? slot : oldest);
   }
 
   /** Counts a text's tokens, to fit the project context into its budget. */
@@ -285,5 +328,49 @@ export class Generator {
     await this.#context.dispose();
     await this.#model.dispose();
     await this.#llama.dispose();
+  }
+}
+
+/** How many tokens two token lists share from their start. */
+function sharedPrefixLength(a: readonly Token[], b: readonly Token[]): number {
+  let shared = 0;
+  while (shared < a.length && shared < b.length && a[shared] === b[shared]) shared++;
+  return shared;
+}
+
+/**
+ * Keeps the evaluated tokens the prompt starts with, cut back to a multiple
+ * of {@link EVAL_BATCH} and short of the prompt's last token (it is evaluated
+ * again for its logits), and erases the rest.
+ *
+ * @returns How many prompt tokens are kept evaluated.
+ */
+async function keepAlignedPrefix(sequence: LlamaContextSequence, prompt: Token[]): Promise<number> {
+  const common = sharedPrefixLength(sequence.contextTokens, prompt);
+  const keep = Math.floor(Math.min(common, prompt.length - 1) / EVAL_BATCH) * EVAL_BATCH;
+  const end = sequence.nextTokenIndex;
+  if (keep < end) await sequence.eraseContextTokenRanges([{ start: keep, end }]);
+  return keep;
+}
+
+/**
+ * Evaluates the prompt from `from` (a batch boundary) up to its last whole
+ * batch, one batch at a time, checking `signal` in between: a newer keystroke
+ * stops a long evaluation within a batch, and what was evaluated stays for the
+ * next prompt. The batches are the ones a fresh evaluation would make, so the
+ * output does not change.
+ *
+ * @throws CancelledError when the signal aborts between batches.
+ */
+async function evaluateWholeBatches(
+  sequence: LlamaContextSequence,
+  prompt: Token[],
+  from: number,
+  signal: AbortSignal,
+): Promise<void> {
+  const end = Math.floor((prompt.length - 1) / EVAL_BATCH) * EVAL_BATCH;
+  for (let start = from; start < end; start += EVAL_BATCH) {
+    if (signal.aborted) throw new CancelledError();
+    await sequence.evaluateWithoutGeneratingNewTokens(prompt.slice(start, start + EVAL_BATCH));
   }
 }

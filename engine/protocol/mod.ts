@@ -247,6 +247,12 @@ export namespace CompleteRequest {
     startLine: number;
     endLine: number;
     score: number;
+    /**
+     * Why it was retrieved: "members" (the signatures of the project module the
+     * cursor reaches into), "definition" (signatures of names before the cursor)
+     * or "similar" (code like the cursor's surroundings).
+     */
+    kind: "members" | "definition" | "similar";
   }
   /** Result of `complete`. */
   export interface Result {

@@ -28,13 +28,17 @@ interface ResolvedImports {
 /** A retrieved chunk and its fused score. */
 export interface ScoredChunk extends StoredChunk {
   score: number;
-  /**
-   * "definition": signatures of what the cursor refers to; "similar": code
-   * that resembles the cursor's surroundings. The two earn their tokens
-   * differently (see `deno task bench repo`).
-   */
-  kind: "definition" | "similar";
+  kind: ContextKind;
 }
+
+/**
+ * Why a chunk was retrieved. "members": the signatures of the project module
+ * the cursor reaches into (`module.`), which the model cannot know from the
+ * file; "definition": the signatures of names on the lines before the cursor;
+ * "similar": code that resembles the cursor's surroundings. They earn their
+ * tokens differently (see `deno task bench repo`).
+ */
+export type ContextKind = "members" | "definition" | "similar";
 
 /**
  * Finds project context for a query, as the completion pipeline asks for it;
@@ -99,17 +103,19 @@ export class Retriever {
   definitions(query: RetrievalQuery, excludePath: string): ScoredChunk[] {
     const imported = this.#resolve(query.modules ?? []);
     const names = [...new Set(query.code.split("\n").slice(-3).join("\n").match(NAME) ?? [])];
-    const symbols = preferImported(this.#store.symbolsNamed(names), imported.byName);
+    const named = preferImported(this.#store.symbolsNamed(names), imported.byName);
+    const members: StoredSymbol[] = [];
     const receiver = RECEIVER.exec(query.linePrefix)?.[1];
     if (receiver) {
       const modulePaths = imported.byName.get(receiver) ??
         this.#store.pathsMatching(codeTerms(receiver), 2);
       for (const path of modulePaths) {
-        symbols.push(...this.#store.symbolsIn(path).slice(0, MODULE_SIGNATURES));
+        members.push(...this.#store.symbolsIn(path).slice(0, MODULE_SIGNATURES));
       }
     }
-    const byPath = new Map<string, typeof symbols>();
-    for (const symbol of symbols) {
+    const memberPaths = new Set(members.map((symbol) => symbol.path));
+    const byPath = new Map<string, StoredSymbol[]>();
+    for (const symbol of [...named, ...members]) {
       if (symbol.path === excludePath) continue;
       const list = byPath.get(symbol.path) ?? [];
       if (!list.some((known) => known.line === symbol.line)) list.push(symbol);
@@ -124,7 +130,7 @@ export class Retriever {
         endLine: list.at(-1)!.line,
         text: list.map((symbol) => symbol.signature).join("\n"),
         score: DEFINITION_SCORE,
-        kind: "definition" as const,
+        kind: memberPaths.has(path) ? "members" as const : "definition" as const,
       };
     });
   }

@@ -408,44 +408,43 @@ export async function repo(
   return { model, projects: reports };
 }
 
-/** The three completions of every sample: with the project's retrieval, with its definitions only, with the file alone. */
+/**
+ * The four completions of every sample: as the product makes them (selective
+ * retrieval), with the project's retrieval always, with its definitions only,
+ * with the file alone.
+ */
 async function runSamples(engine: Engine, { project, samples }: Prepared): Promise<Runs> {
-  const runs: Runs = { with: [], definitions: [], without: [] };
+  const runs: Runs = { with: [], always: [], definitions: [], without: [] };
   // The definitions arm: only what the cursor refers to, no similar-looking chunks.
   const definitions: ContextSource = async (query, excludePath) =>
-    (await project.contextSource(query, excludePath)).filter((chunk) =>
-      chunk.kind === "definition"
-    );
+    (await project.contextSource(query, excludePath)).filter((chunk) => chunk.kind !== "similar");
   const signal = new AbortController().signal;
+  const context = { source: project.contextSource, repoName: project.name };
   for (const sample of samples) {
     const masked = maskedText(sample);
     const absolute = join(project.root, sample.path);
     await project.indexer.reindex(absolute, masked);
-    const input = {
-      uri: `file://${absolute}`,
+    // Each arm its own document, so none is answered from another's cache.
+    const input = (arm: string) => ({
+      uri: `file://${absolute}?${arm}`,
       path: sample.path,
       languageId: languageOf(sample.path),
       text: masked,
       position: { line: sample.line, character: sample.cut },
       maxLines: 1,
-    };
-    runs.with.push(
-      await engine.pipeline.complete({
-        ...input,
-        context: { source: project.contextSource, repoName: project.name },
-      }, signal),
+    });
+    runs.without.push(await engine.pipeline.complete(input("without"), signal));
+    runs.always.push(
+      await engine.pipeline.complete({ ...input("always"), context, retrieval: "always" }, signal),
     );
-    // Each run its own document, so none is answered from another's cache.
     runs.definitions.push(
       await engine.pipeline.complete({
-        ...input,
-        uri: `${input.uri}?definitions`,
-        context: { source: definitions, repoName: project.name },
+        ...input("definitions"),
+        context: { ...context, source: definitions },
+        retrieval: "always",
       }, signal),
     );
-    runs.without.push(
-      await engine.pipeline.complete({ ...input, uri: `${input.uri}?without` }, signal),
-    );
+    runs.with.push(await engine.pipeline.complete({ ...input("with"), context }, signal));
     await project.indexer.reindex(absolute, sample.text);
   }
   return runs;
@@ -453,13 +452,23 @@ async function runSamples(engine: Engine, { project, samples }: Prepared): Promi
 
 /** The runs of the same samples, in sample order. */
 export interface Runs {
-  /** With the project's retrieval, as the product serves it. */
+  /** As the product serves it: project context when the model is unsure without it. */
   with: Completion[];
+  /** With the project's retrieval whenever it finds something. */
+  always: Completion[];
   /** With only the definitions retrieval found, no similar chunks. */
   definitions: Completion[];
   /** With the file alone. */
   without: Completion[];
 }
+
+/** Whether a completion had project context in its prompt. */
+function usedContext(result: Completion): boolean {
+  return (result.context ?? []).length > 0;
+}
+
+/** Where selective retrieval's threshold could sit: the lowest token log-probabilities tried. */
+const THRESHOLDS = [-0.25, -0.5, -1, -1.5, -2, -3, -4];
 
 /** Scores of both runs side by side, and the samples where retrieval did not help. */
 export function scoreRuns(samples: RepoSample[], runs: Runs) {
@@ -482,6 +491,7 @@ export function scoreRuns(samples: RepoSample[], runs: Runs) {
     emptyOrTrivial: share(results, trivial),
   });
   const withRetrieval = score(runs.with);
+  const alwaysRetrieval = score(runs.always);
   const withoutRetrieval = score(runs.without);
   const definitionsOnly = score(runs.definitions);
   // null when the file alone matched nothing: no ratio to speak of.
@@ -497,6 +507,7 @@ export function scoreRuns(samples: RepoSample[], runs: Runs) {
       typed: sample.text.split("\n")[sample.line].slice(0, sample.cut).trimStart(),
       expected: sample.expected,
       with: runs.with[index].text,
+      always: runs.always[index].text,
       definitions: runs.definitions[index].text,
       without: runs.without[index].text,
       contextHit: hit(runs.with[index], index),
@@ -509,17 +520,51 @@ export function scoreRuns(samples: RepoSample[], runs: Runs) {
   return {
     withRetrieval: {
       ...withRetrieval,
+      contextUsed: share(runs.with, usedContext),
       contextHits: share(runs.with, hit),
-      retrieveMs: stats(runs.with.map((result) => result.timings.retrieveMs)),
+      // The arms of a sample share evaluated prompts, so this arm, which runs last, is
+      // answered warm. Cold, it costs the file alone's completion, and when that was unsure,
+      // the always arm's too: the same prompts, measured from scratch in those arms.
+      coldMs: stats(
+        runs.with.map((result, index) =>
+          runs.without[index].timings.totalMs +
+          (usedContext(result) ? runs.always[index].timings.totalMs : 0)
+        ),
+      ),
+    },
+    alwaysRetrieval: {
+      ...alwaysRetrieval,
+      contextHits: share(runs.always, hit),
+      retrieveMs: stats(runs.always.map((result) => result.timings.retrieveMs)),
     },
     definitionsOnly,
     withoutRetrieval,
     exactMatchRatio: ratio(withRetrieval),
+    alwaysRatio: ratio(alwaysRetrieval),
     definitionsOnlyRatio: ratio(definitionsOnly),
+    // What selective retrieval would score at other thresholds: the file alone's completion
+    // where its lowest token log-probability reached the threshold and the cursor did not
+    // reach into a project module, the always arm's elsewhere.
+    thresholds: THRESHOLDS.map((threshold) => {
+      const chosen = runs.without.map((alone, index) =>
+        alone.text.trim() !== "" && (alone.logprobs?.min ?? -Infinity) >= threshold &&
+          !(runs.always[index].context ?? []).some((chunk) => chunk.kind === "members")
+          ? alone
+          : runs.always[index]
+      );
+      return {
+        threshold,
+        exactMatch: share(chosen, exact),
+        contextUsed: share(chosen, (_, index) => chosen[index] === runs.always[index]),
+      };
+    }),
     failures: {
       // The file alone matched the line exactly, with retrieval it did not.
       lostToWithout: failures((index) =>
         exact(runs.without[index], index) && !exact(runs.with[index], index)
+      ),
+      lostToAlways: failures((index) =>
+        exact(runs.always[index], index) && !exact(runs.with[index], index)
       ),
       emptyOrTrivialWith: failures((index) => trivial(runs.with[index], index)),
     },

@@ -42,7 +42,7 @@ async function sessionWith(answers: string[]) {
             generatedTokens: 5,
             cached: false,
           },
-          context: [{ path: "util.py", startLine: 1, endLine: 3, score: 0.5 }],
+          context: [{ path: "util.py", startLine: 1, endLine: 3, score: 0.5, kind: "similar" }],
         }),
     },
     defaultWorkspace: workspace,

@@ -29,7 +29,13 @@ function input(overrides: Partial<ShownInput> = {}, completion: Partial<Completi
 }
 
 Deno.test("shownEvent() records the cursor's excerpts, the suggestion and its signals", () => {
-  const context = [{ path: "src/util.py", startLine: 1, endLine: 4, score: 0.8 }];
+  const context = [{
+    path: "src/util.py",
+    startLine: 1,
+    endLine: 4,
+    score: 0.8,
+    kind: "definition" as const,
+  }];
   const event = shownEvent(input({}, { context, logprobs: { mean: -0.2, min: -1.5 } }));
   assert.deepEqual(event, {
     kind: "shown",

@@ -65,6 +65,7 @@ Deno.test("Retriever.definitions() lists what a module the cursor reaches into d
   };
   const [module] = retriever.definitions(query, "report.py");
   assert.equal(module.path, "billing/invoice.py");
+  assert.equal(module.kind, "members", "what the pipeline never leaves out of the prompt");
   assert.ok(
     module.text.includes(
       "def compute_invoice_total(items: list[LineItem], tax_rate: float) -> int:",
@@ -75,7 +76,9 @@ Deno.test("Retriever.definitions() lists what a module the cursor reaches into d
     { code: "session = createUserSession(userId, 60)\nok = ", linePrefix: "ok = ", imports: "" },
     "web/login.ts",
   );
-  assert.deepEqual(named.map((chunk) => chunk.path), ["web/session.ts"]);
+  assert.deepEqual(named.map((chunk) => [chunk.path, chunk.kind]), [
+    ["web/session.ts", "definition"],
+  ]);
   assert.match(
     named[0].text,
     /^function createUserSession\(userId: string, ttlSeconds: number\): UserSession \{$/,

@@ -220,9 +220,10 @@ Deno.test("Empty or trivial: whitespace and punctuation alone, as the engine dro
   assert.ok(!emptyOrTrivial("makeThing(", sample));
 });
 
-/** A completion as the pipeline returns it, with the context it used. */
-function completion(text: string, contextPaths: string[] = []): Completion {
+/** A completion as the pipeline returns it, with the context it used and its lowest log-probability. */
+function completion(text: string, contextPaths: string[] = [], min = -0.1): Completion {
   return {
+    logprobs: { mean: min / 2, min },
     text,
     timings: {
       astMs: 1,
@@ -235,7 +236,13 @@ function completion(text: string, contextPaths: string[] = []): Completion {
       generatedTokens: 5,
       cached: false,
     },
-    context: contextPaths.map((path) => ({ path, startLine: 1, endLine: 2, score: 1 })),
+    context: contextPaths.map((path) => ({
+      path,
+      startLine: 1,
+      endLine: 2,
+      score: 1,
+      kind: "definition" as const,
+    })),
   };
 }
 
@@ -251,16 +258,33 @@ Deno.test("Scores side by side: exact match and its ratio, trivial rate, context
   const samples = ["makeThing(1);", "makeOther(2);", "makeMore(3);"].map(sample);
   const scores = scoreRuns(samples, {
     with: [completion("makeThing(1);", ["b.ts"]), completion("("), completion("makeMore(3);")],
+    always: [completion("makeThing(1);", ["b.ts"]), completion("(", ["b.ts"]), completion("x")],
     definitions: [completion("makeThing(1);"), completion("makeOther(2);"), completion("x")],
-    without: [completion("makeThing(1);"), completion("makeOther(2);"), completion("")],
+    without: [
+      completion("makeThing(1);"),
+      completion("makeOther(2);", [], -2),
+      completion("makeMore(3);", [], -0.7),
+    ],
   });
   assert.deepEqual(scores.withRetrieval.exactMatch, { count: 2, rate: 0.667 });
-  assert.deepEqual(scores.withoutRetrieval.exactMatch, { count: 2, rate: 0.667 });
-  assert.equal(scores.exactMatchRatio, 1);
+  assert.deepEqual(scores.withoutRetrieval.exactMatch, { count: 3, rate: 1 });
+  assert.equal(scores.exactMatchRatio, 0.667);
+  assert.deepEqual(scores.alwaysRetrieval.exactMatch, { count: 1, rate: 0.333 });
+  assert.equal(scores.alwaysRatio, 0.333);
+  assert.deepEqual(scores.withRetrieval.contextUsed, { count: 1, rate: 0.333 });
+  // Cold, the sample that used context paid for both prompts.
+  assert.deepEqual([scores.withRetrieval.coldMs.median, scores.withRetrieval.coldMs.max], [14, 28]);
+  // At -0.5 only the first sample stands alone; at -1 the third too; at -3 all three.
+  assert.deepEqual(
+    scores.thresholds.filter(({ threshold }) => [-0.5, -1, -3].includes(threshold)).map((
+      { exactMatch, contextUsed },
+    ) => [exactMatch.count, contextUsed.count]),
+    [[1, 2], [2, 1], [3, 0]],
+  );
   assert.deepEqual(scores.definitionsOnly.exactMatch, { count: 2, rate: 0.667 });
-  assert.equal(scores.definitionsOnlyRatio, 1);
+  assert.equal(scores.definitionsOnlyRatio, 0.667);
   assert.deepEqual(scores.withRetrieval.emptyOrTrivial, { count: 1, rate: 0.333 });
-  assert.deepEqual(scores.withoutRetrieval.emptyOrTrivial, { count: 1, rate: 0.333 });
+  assert.deepEqual(scores.withoutRetrieval.emptyOrTrivial, { count: 0, rate: 0 });
   assert.deepEqual(scores.withRetrieval.contextHits, { count: 1, rate: 0.333 });
   assert.deepEqual(scores.failures.lostToWithout.first, [{
     path: "a.ts",
@@ -268,6 +292,7 @@ Deno.test("Scores side by side: exact match and its ratio, trivial rate, context
     typed: "const x = ",
     expected: "makeOther(2);",
     with: "(",
+    always: "(",
     definitions: "makeOther(2);",
     without: "makeOther(2);",
     contextHit: false,
@@ -275,6 +300,7 @@ Deno.test("Scores side by side: exact match and its ratio, trivial rate, context
   assert.equal(scores.failures.emptyOrTrivialWith.count, 1);
   const none = scoreRuns(samples.slice(0, 1), {
     with: [completion("makeThing(1);")],
+    always: [completion("makeThing(1);")],
     definitions: [completion("")],
     without: [completion("")],
   });
