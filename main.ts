@@ -416,8 +416,11 @@ async function learn(config: Config, args: string[]): Promise<void> {
   if (action !== "status" && action !== "reset") {
     throw new Error(`Expected learn status DIR or learn reset DIR\n${USAGE}`);
   }
-  const { FeedbackLog } = await import("./engine/learning/mod.ts");
-  const log = new FeedbackLog(projectStateDir(config.cacheDir, await projectArg(dir)));
-  const result = action === "status" ? await log.status() : await log.reset();
+  const { ProjectLearning } = await import("./engine/learning/mod.ts");
+  const learning = new ProjectLearning(projectStateDir(config.cacheDir, await projectArg(dir)), {
+    filter: config.learning.filter,
+    warn: (message) => console.error(message),
+  });
+  const result = action === "status" ? await learning.status() : await learning.reset();
   console.log(JSON.stringify(result, null, 2));
 }

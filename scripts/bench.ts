@@ -1,5 +1,5 @@
 /**
- * `deno task bench [SUITE...] [--samples N] [--dir DIR] [--project NAME] [--limit N]`: measures
+ * `deno task bench [SUITE...] [--samples N] [--dir DIR] [--project NAME] [--limit N] [--fit-prior]`: measures
  * the engine.
  * Every figure is a median with min/max (and p95 for latencies) over repeats;
  * each suite prints one JSON line on stdout, and all results are written to
@@ -33,6 +33,11 @@
  *            engine and of the bare model side by side, and first-line exact match on the
  *            single-line set; `--limit N` problems per set, `--set single` to run one set
  *            (scripts/bench/humaneval.ts)
+ *   learning a simulated user types lines of a pinned project through a real session,
+ *            accepting what the line goes on with: shown, accepted, accept rate and
+ *            keystrokes saved on held-out files with the learned filter and without it,
+ *            after the filter learned from a session on the train files; `--samples N`
+ *            lines per part, `--fit-prior` fits the shipped prior (scripts/bench/learning.ts)
  */
 import { parseArgs } from "node:util";
 import { join, relative } from "node:path";
@@ -46,6 +51,7 @@ import { indexSuite, repo } from "./bench/repo.ts";
 import { typingLatency } from "./bench/typing.ts";
 import { humanevalFim } from "./bench/humaneval.ts";
 import { generators } from "./bench/generators.ts";
+import { learning } from "./bench/learning.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const log = createLogger("bench", "warn");
@@ -59,6 +65,7 @@ const { values: flags, positionals } = parseArgs({
     files: { type: "string", default: "1000" },
     limit: { type: "string", default: "20" },
     set: { type: "string", multiple: true },
+    "fit-prior": { type: "boolean", default: false },
   },
 });
 const SUITES: Record<string, () => Promise<Record<string, unknown>>> = {
@@ -72,6 +79,13 @@ const SUITES: Record<string, () => Promise<Record<string, unknown>>> = {
     repo({ projects: flags.project, dirs: flags.dir, samples: Number(flags.samples), log }),
   index: () => indexSuite({ dir: flags.dir?.[0], files: Number(flags.files), log }),
   "humaneval-fim": () => humanevalFim({ limit: Number(flags.limit), sets: flags.set, log }),
+  learning: () =>
+    learning({
+      projects: flags.project ?? [],
+      lines: Number(flags.samples),
+      fitPrior: flags["fit-prior"],
+      log,
+    }),
 };
 const chosen = positionals.length > 0 ? positionals : Object.keys(SUITES);
 

@@ -66,6 +66,13 @@ export interface Config {
   };
   /** Bounds on what clients may make the sidecar hold, enforced while reading. */
   limits: Limits;
+  learning: {
+    /**
+     * Whether the learned filter may hide suggestions unlikely to be kept
+     * (AST_COMPLETE_FILTER=off turns it off; it still learns from outcomes).
+     */
+    filter: boolean;
+  };
 }
 
 /** Bounds on client input; reported in `status` and documented with the protocol. */
@@ -154,6 +161,7 @@ export function loadConfig(overrides: ConfigOverrides = {}): Config {
       maxDocumentBytes: 1024 * 1024,
       readyWaitMs: 60_000,
     },
+    learning: { filter: env("FILTER") !== "off" },
     limits: {
       // A 1 MB document whose every character JSON escapes as \uXXXX, with room to spare.
       maxFrameBytes: 8 * 1024 * 1024,

@@ -10,7 +10,6 @@ import { makePrivateDir } from "../config/mod.ts";
 import {
   ErrorCode,
   type LearningEventCounts,
-  type LearningPartAbsent,
   type LearningResetRequest,
   type LearningStatusRequest,
 } from "../protocol/mod.ts";
@@ -42,9 +41,6 @@ interface Tally {
 }
 /** Tallies per file, shared by every FeedbackLog of this process. */
 const tallies = new Map<string, Tally>();
-
-/** The filter and the adapter, which later parts of learning build. */
-const NOT_BUILT: LearningPartAbsent = { state: "absent", reason: "not built yet" };
 
 /**
  * Appends events to `feedback.jsonl` in a project's state folder (0700), a
@@ -113,12 +109,12 @@ export class FeedbackLog {
    *
    * @throws EngineError StateUnwritable naming the file and the OS reason.
    */
-  status(): Promise<LearningStatusRequest.Result> {
+  status(): Promise<Pick<LearningStatusRequest.Result, "events" | "bytes">> {
     return this.#queued(async () => {
       try {
         await this.#catchUp();
         const bytes = (await fileSize(this.path)) + (await fileSize(this.rotatedPath));
-        return { events: this.counts()!, bytes, filter: NOT_BUILT, adapter: NOT_BUILT };
+        return { events: this.counts()!, bytes };
       } catch (error) {
         throw stateError("read", this.path, error as Error);
       }

@@ -1,6 +1,7 @@
 /**
- * Learning from the user: for now, the event store it will learn from (what
- * was shown, what became of it) and the join a learner reads it through.
+ * Learning from the user: the event store (what was shown, what became of
+ * it), the join a learner reads it through, and the learned show/hide filter,
+ * composed per project in ProjectLearning.
  *
  * @module
  */
@@ -16,3 +17,15 @@ export {
 } from "./events.ts";
 export { FEEDBACK_LOG_MAX_BYTES, FeedbackLog } from "./feedback_log.ts";
 export { IGNORED_AFTER_MS, joinOutcomes, type Suggestion } from "./join.ts";
+export {
+  chooseThreshold,
+  FEATURE_NAMES,
+  filterFeatures,
+  type FilterInput,
+  type FilterState,
+  fitWeights,
+  keptShare,
+  PRIOR,
+  SuggestionFilter,
+} from "./filter.ts";
+export { type Judged, ProjectLearning } from "./project_learning.ts";

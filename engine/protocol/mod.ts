@@ -156,11 +156,11 @@ export namespace StatusRequest {
      */
     feedbackError?: string;
     /**
-     * What the project's learning holds: for now the counts of its events (see
-     * `learning/status`); the filter and the adapter are not built yet. Absent
-     * until the project's log has been read, a moment after start.
+     * What the project's learning holds: the counts of its events and its
+     * filter (see `learning/status`). Absent until the project's log has been
+     * read, a moment after start; `filter` until the filter has been loaded.
      */
-    learning?: { events: LearningEventCounts };
+    learning?: { events: LearningEventCounts; filter?: LearningFilterStatus };
   }
 }
 
@@ -264,6 +264,11 @@ export namespace CompleteRequest {
     timings: Timings;
     /** The project context used, when there was any. */
     context?: ContextChunk[];
+    /**
+     * Set when the learned filter hid the suggestion (`items` is then empty):
+     * how likely it was to be kept, and the reason to show the user.
+     */
+    filtered?: { probability: number; reason: string };
   }
 }
 
@@ -306,6 +311,19 @@ export interface LearningPartAbsent {
   reason: string;
 }
 
+/** The project's learned show/hide filter. */
+export interface LearningFilterStatus {
+  /** "on": it hides suggestions unlikely to be kept; "off": it only learns (AST_COMPLETE_FILTER=off). */
+  state: "on" | "off";
+  /** Outcomes it has learned from, on top of the prior it started from. */
+  updates: number;
+  /** A suggestion less likely than this to be kept is hidden. */
+  threshold: number;
+  /** Its decisions in this process: suggestions let through and hidden. */
+  shown: number;
+  hidden: number;
+}
+
 /** `learning/status`: what the client's project has recorded for learning. */
 export namespace LearningStatusRequest {
   /** The method name. */
@@ -316,8 +334,8 @@ export namespace LearningStatusRequest {
     events: LearningEventCounts;
     /** Size of the project's learning files together. */
     bytes: number;
-    /** The learned show/hide filter: not built yet. */
-    filter: LearningPartAbsent;
+    /** The learned show/hide filter. */
+    filter: LearningFilterStatus;
     /** The project's LoRA adapter: not built yet. */
     adapter: LearningPartAbsent;
   }

@@ -6,7 +6,7 @@
 import { isAbsolute, relative } from "node:path";
 import { DocumentStore, languageOf, offsetAt, pathOf } from "../documents/mod.ts";
 import { projectStateDir } from "../config/mod.ts";
-import { FeedbackLog, type Outcome, type ShownEvent, shownEvent } from "../learning/mod.ts";
+import { type Outcome, ProjectLearning, type ShownEvent, shownEvent } from "../learning/mod.ts";
 import {
   type CompleteRequest,
   ErrorCode,
@@ -37,6 +37,8 @@ interface Shown {
   path: string;
   /** When it was returned (ms since the epoch). */
   at: number;
+  /** What the filter read of it, to learn from its outcome; absent when typed through. */
+  features?: number[];
 }
 
 /** A client's state and its request handlers. */
@@ -47,7 +49,7 @@ export class ClientSession {
   /** This client's last reported outcome, which the next shown event records. */
   #lastOutcome?: { outcome: Outcome; at: number };
   #workspace: string;
-  #feedbackLog: FeedbackLog;
+  #learning: ProjectLearning;
 
   constructor(engine: Engine) {
     this.#engine = engine;
@@ -58,16 +60,20 @@ export class ClientSession {
       maxOpenDocumentChars: limits.maxOpenDocumentChars,
     });
     this.#workspace = engine.defaultWorkspace;
-    this.#feedbackLog = this.#openFeedbackLog();
+    this.#learning = this.#openLearning();
   }
 
-  /** The workspace's feedback log, counted in the background so that `status` can report it. */
-  #openFeedbackLog(): FeedbackLog {
-    const log = new FeedbackLog(projectStateDir(this.#engine.config.cacheDir, this.#workspace));
-    log.refresh().catch((error) =>
-      this.#engine.log.warn(`Cannot count the feedback log: ${error.message}`)
+  /** The workspace's learning, its log counted in the background so that `status` can report it. */
+  #openLearning(): ProjectLearning {
+    const { config, log } = this.#engine;
+    const learning = new ProjectLearning(projectStateDir(config.cacheDir, this.#workspace), {
+      filter: config.learning.filter,
+      warn: (message) => log.warn(message),
+    });
+    learning.log.refresh().catch((error) =>
+      log.warn(`Cannot count the feedback log: ${error.message}`)
     );
-    return log;
+    return learning;
   }
 
   /**
@@ -84,7 +90,7 @@ export class ClientSession {
       );
     }
     this.#workspace = await checkWorkspaceRoot(root, this.#engine.allowedRoots);
-    this.#feedbackLog = this.#openFeedbackLog();
+    this.#learning = this.#openLearning();
     this.#engine.projects.open(this.#workspace);
     const client = params.client as InitializeRequest.Params["client"];
     const name = `${client?.name ?? "unknown"} ${client?.version ?? ""}`.trim();
@@ -103,28 +109,29 @@ export class ClientSession {
    * learning events as last counted, and a feedback failure.
    */
   status(): Omit<StatusRequest.Result, "connections"> {
-    const feedbackError = this.#feedbackLog.lastError?.message;
-    const events = this.#feedbackLog.counts();
+    const feedbackError = this.#learning.log.lastError?.message;
+    const events = this.#learning.log.counts();
+    const filter = this.#learning.filterStatusNow();
     return {
       ...this.#engine.status(this.#workspace),
       documents: this.#documents.size(),
       ...(feedbackError ? { feedbackError } : {}),
-      ...(events ? { learning: { events } } : {}),
+      ...(events ? { learning: { events, ...(filter ? { filter } : {}) } } : {}),
     };
   }
 
-  /** `learning/status`: the project's learning events, read from disk now. */
+  /** `learning/status`: the project's learning events, read from disk now, and its filter. */
   learningStatus(): Promise<LearningStatusRequest.Result> {
-    return this.#feedbackLog.status();
+    return this.#learning.status();
   }
 
   /**
-   * `learning/reset`: erases the project's learning events, and forgets the
-   * suggestions this client was shown, so that no outcome of theirs is
-   * recorded after.
+   * `learning/reset`: erases the project's learning events and what its
+   * filter learned, and forgets the suggestions this client was shown, so
+   * that no outcome of theirs is recorded after.
    */
   async resetLearning(): Promise<LearningResetRequest.Result> {
-    const erased = await this.#feedbackLog.reset();
+    const erased = await this.#learning.reset();
     this.#shown.clear();
     this.#lastOutcome = undefined;
     this.#engine.log.info(`Learning reset: erased ${erased.files.join(", ") || "nothing"}`);
@@ -219,13 +226,11 @@ export class ClientSession {
       ...(project ? { context: { source: project.contextSource, repoName: project.name } } : {}),
     }, signal);
     const id = crypto.randomUUID();
-    if (completion.text) {
+    let shown = completion.text !== "";
+    let filtered: CompleteRequest.Result["filtered"];
+    if (shown) {
       const at = Date.now();
-      this.#shown.set(id, { text: completion.text, languageId, path, at });
-      while (this.#shown.size > RECENT_RESULTS) {
-        this.#shown.delete(this.#shown.keys().next().value!);
-      }
-      await this.#recordShown(shownEvent({
+      const event = shownEvent({
         id,
         at,
         languageId,
@@ -234,15 +239,27 @@ export class ClientSession {
         offset: offsetAt(text, position),
         completion,
         previous: this.#lastOutcome,
-      }));
+      });
+      // A suggestion typed through was judged when it was first shown.
+      const judged = completion.timings.cached ? undefined : await this.#learning.judge(event);
+      shown = judged?.decision.show ?? true;
+      if (shown) {
+        this.#shown.set(id, { text: completion.text, languageId, path, at, ...judged });
+        while (this.#shown.size > RECENT_RESULTS) {
+          this.#shown.delete(this.#shown.keys().next().value!);
+        }
+        await this.#recordShown(event);
+      } else {
+        const { probability, reason } = judged!.decision;
+        filtered = { probability, reason: reason! };
+      }
     }
     return {
       id,
-      items: completion.text
-        ? [{ text: completion.text, range: { start: position, end: position } }]
-        : [],
+      items: shown ? [{ text: completion.text, range: { start: position, end: position } }] : [],
       timings: completion.timings,
       ...(completion.context ? { context: completion.context } : {}),
+      ...(filtered ? { filtered } : {}),
     };
   }
 
@@ -254,8 +271,8 @@ export class ClientSession {
    * `status.feedbackError`, and in the log when it starts.
    */
   async #recordShown(event: ShownEvent): Promise<void> {
-    const failing = this.#feedbackLog.lastError !== undefined;
-    await this.#feedbackLog.append(event).catch((error) => {
+    const failing = this.#learning.log.lastError !== undefined;
+    await this.#learning.log.append(event).catch((error) => {
       if (!failing) this.#engine.log.warn(error.message);
     });
   }
@@ -272,8 +289,8 @@ export class ClientSession {
     const acceptedText = optionalString(params, "acceptedText");
     const at = Date.now();
     this.#lastOutcome = { outcome, at };
-    const { at: shownAt, ...shown } = suggestion;
-    await this.#feedbackLog.append({
+    const { at: shownAt, features, ...shown } = suggestion;
+    await this.#learning.log.append({
       kind: "outcome",
       time: new Date(at).toISOString(),
       id,
@@ -282,6 +299,7 @@ export class ClientSession {
       ...(acceptedText !== undefined ? { acceptedText } : {}),
       msToOutcome: at - shownAt,
     });
+    if (features) await this.#learning.learn(features, outcome, shown.text, acceptedText);
     this.#engine.log.info(`Feedback ${outcome} for ${id}`);
     return {};
   }

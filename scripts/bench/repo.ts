@@ -109,9 +109,15 @@ export async function benchConfig(): Promise<Config> {
   return config;
 }
 
-/** The engine, as every front door builds it, with `root` indexed now. */
-export async function openIndexed(config: Config, root: string, log: Logger) {
-  const engine = createEngine(config, log, { embedderThreads: config.generator.threads });
+/**
+ * The engine, as every front door builds it, with `root` indexed now;
+ * `workspace`, when given, is the sessions' default workspace.
+ */
+export async function openIndexed(config: Config, root: string, log: Logger, workspace?: string) {
+  const engine = createEngine(config, log, {
+    embedderThreads: config.generator.threads,
+    ...(workspace ? { workspace } : {}),
+  });
   return { engine, ...await indexNow(engine, root) };
 }
 
@@ -199,7 +205,7 @@ export interface RepoSample {
  * strings, the docstrings other languages write as comments. What they
  * mention is neither defined nor used there.
  */
-function proseLines(path: string, text: string): boolean[] {
+export function proseLines(path: string, text: string): boolean[] {
   const python = FAMILY[languageOf(path)] === "python";
   let inString = false;
   return text.split("\n").map((line) => {

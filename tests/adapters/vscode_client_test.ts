@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { loadConfig } from "../../engine/config/mod.ts";
+import type { StatusRequest } from "../../engine/protocol/mod.ts";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { FeedbackTracker } from "../../adapters/vscode/src/feedback.ts";
@@ -16,7 +17,11 @@ import {
   sidecarCommand,
   startSidecar,
 } from "../../adapters/vscode/src/launch.ts";
-import { statusView } from "../../adapters/vscode/src/status_view.ts";
+import {
+  forgottenMessage,
+  learningLine,
+  statusView,
+} from "../../adapters/vscode/src/status_view.ts";
 import { SidecarSupervisor, type SupervisorState } from "../../adapters/vscode/src/supervisor.ts";
 import { tempCacheDir } from "../_helpers/sidecar.ts";
 
@@ -197,6 +202,54 @@ Deno.test("status bar words for each state", () => {
     "ast-complete: restarting",
   );
   assert.equal(statusView(status("ready", "idle"), false, undefined).label, "ast-complete: off");
+});
+
+Deno.test("the status bar's detail says what the project learned, when the sidecar says", () => {
+  const events = { shown: 120, accepted: 30, partial: 8, rejected: 60, ignored: 22 };
+  const filter = { state: "on" as const, updates: 98, threshold: 0.2345, shown: 76, hidden: 14 };
+  const running = (learning?: StatusRequest.Result["learning"]): SupervisorState => ({
+    phase: "running",
+    status: {
+      state: "ready",
+      models: [{ role: "generator", name: "qwen", loaded: true }],
+      index: { files: 40, chunks: 100, pending: 0, state: "idle", watching: "events" },
+      documents: { documents: 1, chars: 100 },
+      connections: 1,
+      limits: { ...loadConfig().limits, maxDocumentBytes: 1 << 20, maxIndexedFileBytes: 1 << 19 },
+      ...(learning ? { learning } : {}),
+    },
+  });
+  const line = "Learning: 120 shown, 30 accepted, 8 partial, 60 rejected; filter on: 14 hidden " +
+    "of 90 judged (hides below 23%), learned from 98 outcomes.";
+  const on = statusView(running({ events, filter }), true, "file too large").detail;
+  assert.ok(on.includes(`\n${line}\n`), on);
+  assert.match(on, /Last suggestion not shown: file too large\.$/);
+  assert.equal(
+    learningLine({ events, filter: { ...filter, state: "off", updates: 1 } }),
+    "Learning: 120 shown, 30 accepted, 8 partial, 60 rejected; filter off (learning only), " +
+      "learned from 1 outcome.",
+  );
+  assert.equal(
+    learningLine({ events }),
+    "Learning: 120 shown, 30 accepted, 8 partial, 60 rejected.",
+  );
+  const absent = statusView(running(), true, undefined).detail;
+  assert.equal(absent, "ast-complete: ready (generator qwen); 40 files indexed, 0 pending.");
+  // Turned off: the detail says so and nothing else.
+  assert.doesNotMatch(statusView(running({ events }), false, undefined).detail, /Learning/);
+});
+
+Deno.test("forgetting says what was erased", () => {
+  const events = { shown: 120, accepted: 30, partial: 8, rejected: 60, ignored: 22 };
+  assert.equal(
+    forgottenMessage({ files: ["feedback.jsonl", "filter.json"], bytes: 49_152, events }),
+    "Forgot 120 suggestions and their outcomes (48 KB).",
+  );
+  assert.equal(
+    forgottenMessage({ files: ["feedback.jsonl"], bytes: 300, events: { ...events, shown: 1 } }),
+    "Forgot 1 suggestion and their outcomes (300 bytes).",
+  );
+  assert.match(forgottenMessage({ files: [], bytes: 0, events }), /^Nothing to forget/);
 });
 
 function alive(pid: number): boolean {

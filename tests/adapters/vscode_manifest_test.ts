@@ -62,3 +62,18 @@ Deno.test("every VS Code setting holding a path is machine-scoped", () => {
   assert.ok(paths.length >= 3, `found ${paths.join(", ")}`);
   for (const name of paths) assert.equal(properties[name].scope, "machine", name);
 });
+
+Deno.test("the manifest declares each command the extension registers, and no other", async () => {
+  const source = await Deno.readTextFile(join(ROOT, "adapters/vscode/src/extension.ts"));
+  const registered = [...source.matchAll(/registerCommand\(\s*"(astComplete\.[A-Za-z]+)"/g)]
+    .map((match) => match[1]);
+  const declared = (manifest.contributes.commands as { command: string; title: string }[])
+    .map((entry) => entry.command);
+  // The internal command run when a suggestion is accepted is registered by its constant.
+  assert.deepEqual(declared.toSorted(), registered.toSorted());
+  assert.ok(declared.includes("astComplete.forgetLearning"), declared.join(", "));
+  const forget = manifest.contributes.commands.find(
+    (entry: { command: string }) => entry.command === "astComplete.forgetLearning",
+  );
+  assert.equal(forget.title, "ast-complete: Forget What Was Learned in This Project");
+});

@@ -7,7 +7,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadConfig, projectStateDir } from "../../engine/config/mod.ts";
-import { FeedbackLog, type OutcomeEvent, type ShownEvent } from "../../engine/learning/mod.ts";
+import {
+  FEATURE_NAMES,
+  FeedbackLog,
+  type OutcomeEvent,
+  type ShownEvent,
+} from "../../engine/learning/mod.ts";
 import { createLogger } from "../../engine/log/mod.ts";
 import type { Completion } from "../../engine/pipeline.ts";
 import { ErrorCode } from "../../engine/protocol/mod.ts";
@@ -18,11 +23,24 @@ import { shown as expectedShown } from "./_events.ts";
 const TEXT = "def add(a, b):\n    \n";
 const POSITION = { line: 1, character: 4 };
 
-/** A session on a fresh workspace and cache, whose pipeline answers `answers` in turn. */
-async function sessionWith(answers: string[]) {
+/**
+ * A session on a fresh workspace and cache, whose pipeline answers `answers`
+ * in turn; `filter`, when given, is the project's saved filter state.
+ */
+async function sessionWith(answers: string[], filter?: { threshold: number; on: boolean }) {
   const root = await Deno.makeTempDir({ prefix: "ast-complete-session-" });
   const workspace = join(root, "project");
   const config = loadConfig({ cacheDir: join(root, "cache") });
+  if (filter) {
+    const dir = projectStateDir(config.cacheDir, workspace);
+    await Deno.mkdir(dir, { recursive: true });
+    const weights = new Array(FEATURE_NAMES.length).fill(0);
+    await Deno.writeTextFile(
+      join(dir, "filter.json"),
+      JSON.stringify({ weights, threshold: filter.threshold, updates: 0 }),
+    );
+    config.learning.filter = filter.on;
+  }
   const engine = {
     config,
     log: createLogger("test", "error"),
@@ -68,7 +86,7 @@ Deno.test("ClientSession records a shown event per suggestion and joins the outc
 
   const status = await session.learningStatus();
   assert.deepEqual(status.events, { shown: 2, accepted: 0, partial: 1, rejected: 0, ignored: 0 });
-  assert.deepEqual(session.status().learning, { events: status.events });
+  assert.deepEqual(session.status().learning, { events: status.events, filter: status.filter });
 
   const [shown, outcome, next] = await log.readEvents() as [ShownEvent, OutcomeEvent, ShownEvent];
   assert.deepEqual(
@@ -110,8 +128,10 @@ Deno.test("ClientSession.resetLearning() erases the events and forgets the sugge
     new AbortController().signal,
   );
   await session.feedback({ id: result.id, outcome: "accepted" });
+  assert.equal((await session.learningStatus()).filter.updates, 1, "the filter learned from it");
   const erased = await session.resetLearning();
-  assert.deepEqual(erased.files, ["feedback.jsonl"]);
+  assert.deepEqual(erased.files, ["feedback.jsonl", "filter.json"]);
+  assert.equal((await session.learningStatus()).filter.updates, 0, "and forgot it");
   assert.deepEqual(erased.events, { shown: 1, accepted: 1, partial: 0, rejected: 0, ignored: 0 });
   assert.deepEqual(await log.readEvents(), []);
   // Its outcome cannot be recorded after the reset: the suggestion is forgotten.
@@ -125,4 +145,35 @@ Deno.test("ClientSession.resetLearning() erases the events and forgets the sugge
     },
   );
   assert.deepEqual(await log.readEvents(), []);
+});
+
+Deno.test("ClientSession hides what the filter judges unlikely to be kept, and says why", async () => {
+  // A neutral filter gives every suggestion 50%; a threshold of 0.9 hides it.
+  const { session, log, workspace } = await sessionWith(["return a + b", "pass"], {
+    threshold: 0.9,
+    on: true,
+  });
+  const uri = `file://${workspace}/a.py`;
+  const result = await session.complete(
+    { uri, text: TEXT, position: POSITION },
+    new AbortController().signal,
+  );
+  assert.deepEqual(result.items, []);
+  assert.deepEqual(result.filtered, {
+    probability: 0.5,
+    reason: "filtered: 50% likely to be kept",
+  });
+  assert.deepEqual(await log.readEvents(), [], "a hidden suggestion was never shown");
+  const status = await session.learningStatus();
+  assert.deepEqual([status.filter.state, status.filter.hidden, status.filter.shown], ["on", 1, 0]);
+
+  // Off, the same filter lets everything through.
+  const off = await sessionWith(["return a + b"], { threshold: 0.9, on: false });
+  const shown = await off.session.complete(
+    { uri: `file://${off.workspace}/a.py`, text: TEXT, position: POSITION },
+    new AbortController().signal,
+  );
+  assert.equal(shown.items[0].text, "return a + b");
+  assert.equal(shown.filtered, undefined);
+  assert.equal((await off.session.learningStatus()).filter.state, "off");
 });

@@ -18,6 +18,7 @@ import {
   FeedbackRequest,
   IndexRebuildRequest,
   InitializeRequest,
+  LearningResetRequest,
   ShutdownRequest,
   StatusChangedNotification,
   StatusRequest,
@@ -100,6 +101,11 @@ export class SidecarClient {
 
   rebuildIndex(): Promise<Record<string, never>> {
     return this.connection.sendRequest(IndexRebuildRequest.method, {});
+  }
+
+  /** Erases what the project has recorded for learning; answers with what was erased. */
+  learningReset(): Promise<LearningResetRequest.Result> {
+    return this.connection.sendRequest(LearningResetRequest.method, {});
   }
 
   /** Asks the sidecar to exit; resolves when it answered or after `timeoutMs`. */

@@ -5,11 +5,12 @@
  */
 import * as vscode from "vscode";
 import type { FeedbackRequest } from "../../../engine/protocol/mod.ts";
+import { failureReason } from "./client.ts";
 import { FeedbackTracker } from "./feedback.ts";
 import { sidecarCommand } from "./launch.ts";
 import { ACCEPTED_COMMAND, SidecarInlineProvider, synced } from "./provider.ts";
 import { readSettings, type Settings } from "./settings.ts";
-import { statusView } from "./status_view.ts";
+import { forgottenMessage, statusView } from "./status_view.ts";
 import { SidecarSupervisor, type SupervisorState } from "./supervisor.ts";
 
 let supervisor: SidecarSupervisor | undefined;
@@ -102,6 +103,36 @@ export function activate(context: vscode.ExtensionContext): void {
         return void vscode.window.showWarningMessage("ast-complete: the sidecar is not running");
       }
       await client.rebuildIndex();
+    }),
+    vscode.commands.registerCommand("astComplete.forgetLearning", async () => {
+      const choice = await vscode.window.showWarningMessage(
+        "ast-complete: forget what was learned in this project?",
+        {
+          modal: true,
+          detail: "Erases the suggestions shown here, what you did with them, and the filter " +
+            "learned from them. The index stays. This cannot be undone.",
+        },
+        "Forget",
+      );
+      if (choice !== "Forget") return;
+      const client = running.client;
+      if (!client) {
+        return void vscode.window.showWarningMessage("ast-complete: the sidecar is not running");
+      }
+      try {
+        const erased = await client.learningReset();
+        output.appendLine(`Forgot learning: ${erased.files.join(", ") || "no files"}`);
+        vscode.window.showInformationMessage(`ast-complete: ${forgottenMessage(erased)}`);
+      } catch (error) {
+        const reason = failureReason(error);
+        return void vscode.window.showErrorMessage(`ast-complete: could not forget: ${reason}`);
+      }
+      // The sidecar pushes no status for this; ask, so that the tooltip's counts are current.
+      const status = await client.status().catch(() => undefined);
+      if (status && running.client === client && state.phase === "running") {
+        state = { phase: "running", status };
+        render();
+      }
     }),
     vscode.commands.registerCommand("astComplete.showStatus", async () => {
       const view = statusView(state, settings().enable, lastReason);

@@ -64,7 +64,7 @@ export class SidecarInlineProvider implements vscode.InlineCompletionItemProvide
       }, token);
       const item = result.items[0];
       if (token.isCancellationRequested) return this.#none("cancelled by typing");
-      if (!item) return this.#none("nothing worth suggesting here");
+      if (!item) return this.#none(result.filtered?.reason ?? "nothing worth suggesting here");
       host.sendFeedback(
         host.tracker.shown(
           result.id,

@@ -1,4 +1,5 @@
 /** What the status bar says for each state of the sidecar. */
+import type { LearningResetRequest, StatusRequest } from "../../../engine/protocol/mod.ts";
 import type { SupervisorState } from "./supervisor.ts";
 
 /** The status bar's text (with codicons), its accessible label and the detail shown on click. */
@@ -14,10 +15,13 @@ export function statusView(
   lastReason: string | undefined,
 ): StatusView {
   const why = lastReason ? `\nLast suggestion not shown: ${lastReason}.` : "";
+  const learned = enabled && state.phase === "running" && state.status.learning
+    ? `\n${learningLine(state.status.learning)}`
+    : "";
   const view = (icon: string, words: string, detail: string): StatusView => ({
     text: `$(${icon}) ast-complete${words === "ready" ? "" : `: ${words}`}`,
     label: `ast-complete: ${words}`,
-    detail: `ast-complete: ${detail}${why}`,
+    detail: `ast-complete: ${detail}${learned}${why}`,
   });
   if (!enabled) return view("circle-slash", "off", "completions are turned off.");
   switch (state.phase) {
@@ -52,4 +56,38 @@ export function statusView(
     return view("sync~spin", `indexing ${percent}%`, `ready (${models}); indexing: ${index}.`);
   }
   return view("sparkle", "ready", `ready (${models}); ${index}.`);
+}
+
+/**
+ * What the project's learning holds, in one line: its events and its filter, e.g.
+ * "Learning: 120 shown, 30 accepted, 8 partial, 60 rejected; filter on: 14 hidden
+ * of 90 judged (hides below 23%), learned from 98 outcomes."
+ */
+export function learningLine(learning: NonNullable<StatusRequest.Result["learning"]>): string {
+  const { shown, accepted, partial, rejected } = learning.events;
+  const events = `${shown} shown, ${accepted} accepted, ${partial} partial, ${rejected} rejected`;
+  const { filter } = learning;
+  if (!filter) return `Learning: ${events}.`;
+  const outcomes = `learned from ${filter.updates} outcome${filter.updates === 1 ? "" : "s"}`;
+  if (filter.state === "off") {
+    return `Learning: ${events}; filter off (learning only), ${outcomes}.`;
+  }
+  const judged = filter.shown + filter.hidden;
+  const below = Math.round(filter.threshold * 100);
+  return `Learning: ${events}; filter on: ${filter.hidden} hidden of ${judged} judged ` +
+    `(hides below ${below}%), ${outcomes}.`;
+}
+
+/** What `learning/reset` erased, e.g. "Forgot 120 suggestions and their outcomes (48 KB)." */
+export function forgottenMessage(erased: LearningResetRequest.Result): string {
+  if (erased.files.length === 0) return "Nothing to forget: this project has no learning recorded.";
+  const { shown } = erased.events;
+  return `Forgot ${shown} suggestion${shown === 1 ? "" : "s"} and their outcomes ` +
+    `(${sizeInWords(erased.bytes)}).`;
+}
+
+function sizeInWords(bytes: number): string {
+  if (bytes < 1024) return `${bytes} bytes`;
+  if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
 }
