@@ -93,6 +93,8 @@ export class CompletionPipeline {
   #syntax?: Promise<SyntaxService>;
   #inFlight = new Map<string, AbortController>();
   #cache = new CompletionCache();
+  /** The completion being made ahead (see prefetch), or made and not yet asked for. */
+  #prefetch?: { key: CacheKey; controller: AbortController; done: Promise<Completion | undefined> };
 
   /** @param syntax Tree-sitter, when available: its failure only costs the syntax context. */
   constructor(config: Config, models: ModelHost, log: Logger, syntax?: Promise<SyntaxService>) {
@@ -111,21 +113,22 @@ export class CompletionPipeline {
    */
   async complete(input: CompletionInput, signal: AbortSignal): Promise<Completion> {
     const started = performance.now();
+    const cacheKey = this.#cacheKey(input);
+    const prefetched = await this.#takePrefetched(cacheKey, signal);
+    if (prefetched) {
+      return {
+        ...prefetched,
+        timings: { ...prefetched.timings, totalMs: performance.now() - started, prefetched: true },
+      };
+    }
     this.#inFlight.get(input.uri)?.abort();
     const controller = new AbortController();
     this.#inFlight.set(input.uri, controller);
     const abort = AbortSignal.any([signal, controller.signal]);
     try {
       checkDocument(input.text, this.#config.completion.maxDocumentBytes);
-      const offset = offsetAt(input.text, input.position);
       const limits = this.#config.completion;
-      const maxLines = input.maxLines ?? limits.maxLines;
-      const cacheKey: CacheKey = {
-        uri: input.uri,
-        before: input.text.slice(0, offset),
-        after: input.text.slice(offset),
-        maxLines,
-      };
+      const maxLines = cacheKey.maxLines;
       const cached = input.fresh || input.useCache === false
         ? undefined
         : this.#cache.lookup(cacheKey);
@@ -137,7 +140,7 @@ export class CompletionPipeline {
       const lineSuffix = lineEnd === -1 ? suffix : suffix.slice(0, lineEnd);
       // Tree-sitter reads the cursor's surroundings: the mode, and what retrieval looks for.
       const astStarted = performance.now();
-      const syntax = await this.#cursorSyntax(input, offset);
+      const syntax = await this.#cursorSyntax(input, cacheKey.before.length);
       const astMs = performance.now() - astStarted;
       const mode = completionMode(linePrefix, lineSuffix, maxLines, syntax?.inLiteral);
       const promptMs = performance.now() - started - astMs;
@@ -237,6 +240,63 @@ export class CompletionPipeline {
     } finally {
       if (this.#inFlight.get(input.uri) === controller) this.#inFlight.delete(input.uri);
     }
+  }
+
+  /**
+   * Makes the completion at `input` ahead of the request that usually
+   * follows (the cursor arrived there), in the background. A request for the
+   * same text and cursor gets it, or waits for it when it is not done; any
+   * other request cancels it the moment it arrives, keeping what the model
+   * evaluated so far. One at a time: a newer prefetch replaces an older one.
+   */
+  prefetch(input: CompletionInput): void {
+    this.#prefetch?.controller.abort();
+    this.#prefetch = undefined;
+    const controller = new AbortController();
+    const done = this.complete(input, controller.signal).catch((error) => {
+      if (!(error instanceof CancelledError)) {
+        this.#log.debug(`Prefetch failed: ${(error as Error).message}`);
+      }
+      return undefined;
+    });
+    this.#prefetch = { key: this.#cacheKey(input), controller, done };
+  }
+
+  /**
+   * The prefetched completion when it is for `key`, waited for if still in
+   * the making; otherwise the prefetch is cancelled and nothing is returned.
+   */
+  async #takePrefetched(key: CacheKey, signal: AbortSignal): Promise<Completion | undefined> {
+    const pending = this.#prefetch;
+    if (!pending) return undefined;
+    this.#prefetch = undefined;
+    const same = pending.key.uri === key.uri && pending.key.before === key.before &&
+      pending.key.after === key.after && pending.key.maxLines === key.maxLines;
+    if (!same) {
+      pending.controller.abort();
+      return undefined;
+    }
+    const cancelled = new Promise<undefined>((resolve) => {
+      if (signal.aborted) resolve(undefined);
+      signal.addEventListener("abort", () => resolve(undefined), { once: true });
+    });
+    const completion = await Promise.race([pending.done, cancelled]);
+    if (signal.aborted) {
+      pending.controller.abort();
+      throw new CancelledError();
+    }
+    return completion;
+  }
+
+  /** What identifies a completion: the document, the text on both sides of the cursor, the lines asked for. */
+  #cacheKey(input: CompletionInput): CacheKey {
+    const offset = offsetAt(input.text, input.position);
+    return {
+      uri: input.uri,
+      before: input.text.slice(0, offset),
+      after: input.text.slice(offset),
+      maxLines: input.maxLines ?? this.#config.completion.maxLines,
+    };
   }
 
   /** Forgets what is kept for a document (its cached completions, its syntax tree) when it closes. */

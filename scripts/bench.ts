@@ -1,5 +1,5 @@
 /**
- * `deno task bench [SUITE...] [--samples N] [--dir DIR] [--project NAME] [--limit N] [--fit-prior]`: measures
+ * `deno task bench [SUITE...] [--samples N] [--dir DIR] [--project NAME] [--limit N] [--fit-prior] [--pause MS]`: measures
  * the engine.
  * Every figure is a median with min/max (and p95 for latencies) over repeats;
  * each suite prints one JSON line on stdout, and all results are written to
@@ -38,6 +38,9 @@
  *            keystrokes saved on held-out files with the learned filter and without it,
  *            after the filter learned from a session on the train files; `--samples N`
  *            lines per part, `--fit-prior` fits the shipped prior (scripts/bench/learning.ts)
+ *   cold     the first suggestion at a fresh place in the largest files of a pinned project:
+ *            asked at once (cold), after document/prefetch and a pause of `--pause` ms, and
+ *            after the pause and one key, side by side (scripts/bench/cold.ts)
  */
 import { parseArgs } from "node:util";
 import { join, relative } from "node:path";
@@ -52,6 +55,7 @@ import { typingLatency } from "./bench/typing.ts";
 import { humanevalFim } from "./bench/humaneval.ts";
 import { generators } from "./bench/generators.ts";
 import { learning } from "./bench/learning.ts";
+import { cold } from "./bench/cold.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const log = createLogger("bench", "warn");
@@ -66,6 +70,7 @@ const { values: flags, positionals } = parseArgs({
     limit: { type: "string", default: "20" },
     set: { type: "string", multiple: true },
     "fit-prior": { type: "boolean", default: false },
+    pause: { type: "string", default: "1000" },
   },
 });
 const SUITES: Record<string, () => Promise<Record<string, unknown>>> = {
@@ -79,6 +84,13 @@ const SUITES: Record<string, () => Promise<Record<string, unknown>>> = {
     repo({ projects: flags.project, dirs: flags.dir, samples: Number(flags.samples), log }),
   index: () => indexSuite({ dir: flags.dir?.[0], files: Number(flags.files), log }),
   "humaneval-fim": () => humanevalFim({ limit: Number(flags.limit), sets: flags.set, log }),
+  cold: () =>
+    cold({
+      projects: flags.project ?? [],
+      samples: Number(flags.samples),
+      pauseMs: Number(flags.pause),
+      log,
+    }),
   learning: () =>
     learning({
       projects: flags.project ?? [],

@@ -198,6 +198,11 @@ export const DocumentNotification = {
   didChange: "document/didChange",
   didClose: "document/didClose",
   didSave: "document/didSave",
+  /**
+   * The cursor arrived at `{uri, position, maxLines?}` (a document opened or focused, the
+   * cursor on a new line, a suggestion accepted): the completion there is made ahead.
+   */
+  prefetch: "document/prefetch",
 } as const;
 
 /** `complete`: a completion at a position. */
@@ -240,6 +245,11 @@ export namespace CompleteRequest {
     generatedTokens: number;
     /** Answered from recent completions (the same cursor, or typed through), without the model. */
     cached: boolean;
+    /**
+     * Made ahead, after `document/prefetch` at the same text and cursor: `totalMs` is then
+     * only the wait for it, the other timings those of its making.
+     */
+    prefetched?: boolean;
   }
   /** A piece of project context that went into the prompt. */
   export interface ContextChunk {

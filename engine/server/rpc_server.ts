@@ -171,6 +171,7 @@ export class RpcServer {
       [DocumentNotification.didChange]: (params) => session.syncDocument(params),
       [DocumentNotification.didSave]: (params) => session.saveDocument(params),
       [DocumentNotification.didClose]: (params) => session.closeDocument(params),
+      [DocumentNotification.prefetch]: (params) => session.prefetch(params),
     };
     // Star handlers see params as sent: a method's own handler would get an array spread.
     connection.onRequest(async (method, params, token) => {

@@ -27,6 +27,7 @@ import {
 } from "./validate.ts";
 import { checkWorkspaceRoot } from "./workspace_root.ts";
 import type { Engine } from "./engine.ts";
+import type { CompletionInput } from "../pipeline.ts";
 
 /** Suggestions remembered per session so feedback can refer to them. */
 const RECENT_RESULTS = 256;
@@ -194,37 +195,9 @@ export class ClientSession {
 
   /** `complete`: a completion on the given text or the synced buffer. */
   async complete(raw: unknown, signal: AbortSignal): Promise<CompleteRequest.Result> {
-    const params = paramsObject(raw);
-    const uri = requiredString(params, "uri");
-    const position = requiredPosition(params, "position");
-    const held = this.#documents.get(uri);
-    const text = optionalString(params, "text") ?? held?.text;
-    const refusal = this.#documents.refusal(uri);
-    if (text === undefined && refusal) throw new EngineError(ErrorCode.DocumentTooLarge, refusal);
-    if (text === undefined) {
-      throw new EngineError(
-        ErrorCode.UnknownDocument,
-        `Unknown document: ${uri} was not opened with document/didOpen and no text was given`,
-      );
-    }
-    const filePath = pathOf(uri);
-    const languageId = optionalString(params, "languageId") ?? held?.languageId ??
-      languageOf(filePath);
-    // Inside the workspace a path is relative to it; outside, it stays absolute, so the
-    // prompt never depends on where the sidecar was started.
-    const inWorkspace = isAbsolute(filePath) ? relative(this.#workspace, filePath) : filePath;
-    const path = inWorkspace.startsWith("..") ? filePath : inWorkspace;
-    const project = this.#engine.projects.get(this.#workspace);
-    const completion = await this.#engine.pipeline.complete({
-      uri,
-      path,
-      languageId,
-      text,
-      position,
-      maxLines: optionalCount(params, "maxLines"),
-      maxTokens: optionalCount(params, "maxTokens"),
-      ...(project ? { context: { source: project.contextSource, repoName: project.name } } : {}),
-    }, signal);
+    const input = this.#completionInput(paramsObject(raw));
+    const { text, position, languageId, path } = input;
+    const completion = await this.#engine.pipeline.complete(input, signal);
     const id = crypto.randomUUID();
     let shown = completion.text !== "";
     let filtered: CompleteRequest.Result["filtered"];
@@ -260,6 +233,52 @@ export class ClientSession {
       timings: completion.timings,
       ...(completion.context ? { context: completion.context } : {}),
       ...(filtered ? { filtered } : {}),
+    };
+  }
+
+  /**
+   * `document/prefetch`: the cursor arrived somewhere (a document opened or
+   * focused, a new line, a suggestion accepted); the completion there is
+   * made ahead, in the background, for the request that usually follows.
+   */
+  prefetch(raw: unknown): void {
+    this.#engine.pipeline.prefetch(this.#completionInput(paramsObject(raw)));
+  }
+
+  /**
+   * What the pipeline completes for `complete` or `document/prefetch`: the
+   * given text or the synced buffer, its language, its path as the model sees it.
+   *
+   * @throws EngineError for an unknown or refused document or bad params.
+   */
+  #completionInput(params: Record<string, unknown>): CompletionInput {
+    const uri = requiredString(params, "uri");
+    const position = requiredPosition(params, "position");
+    const held = this.#documents.get(uri);
+    const text = optionalString(params, "text") ?? held?.text;
+    const refusal = this.#documents.refusal(uri);
+    if (text === undefined && refusal) throw new EngineError(ErrorCode.DocumentTooLarge, refusal);
+    if (text === undefined) {
+      throw new EngineError(
+        ErrorCode.UnknownDocument,
+        `Unknown document: ${uri} was not opened with document/didOpen and no text was given`,
+      );
+    }
+    const filePath = pathOf(uri);
+    // Inside the workspace a path is relative to it; outside, it stays absolute, so the
+    // prompt never depends on where the sidecar was started.
+    const inWorkspace = isAbsolute(filePath) ? relative(this.#workspace, filePath) : filePath;
+    const project = this.#engine.projects.get(this.#workspace);
+    return {
+      uri,
+      path: inWorkspace.startsWith("..") ? filePath : inWorkspace,
+      languageId: optionalString(params, "languageId") ?? held?.languageId ??
+        languageOf(filePath),
+      text,
+      position,
+      maxLines: optionalCount(params, "maxLines"),
+      maxTokens: optionalCount(params, "maxTokens"),
+      ...(project ? { context: { source: project.contextSource, repoName: project.name } } : {}),
     };
   }
 

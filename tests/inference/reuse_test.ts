@@ -169,6 +169,26 @@ Deno.test("a keystroke storm ends with the latest request answered and the rest 
   assert.ok(cancelled >= 45, `${cancelled} of 49 superseded requests were cancelled`);
 });
 
+Deno.test("a prefetched completion answers the request at its cursor; another request cancels it", async () => {
+  await host.ready(never, 120_000);
+  const fresh = await pipeline.complete(at("file:///fresh.py", "", { fresh: true }), never);
+  pipeline.prefetch(at("file:///ahead.py", "", { fresh: true }));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  // The request arrives while the prefetch is still being made: it waits for it, not again.
+  const joined = await pipeline.complete(at("file:///ahead.py", ""), never);
+  assert.equal(joined.timings.prefetched, true);
+  assert.equal(joined.text, fresh.text, "the same completion as one made on request");
+  assert.ok(joined.timings.generateMs > 0, "the timings say what making it cost");
+
+  pipeline.prefetch(at("file:///elsewhere.py", "", { fresh: true }));
+  const other = await pipeline.complete(at("file:///other.py", "circle"), never);
+  assert.equal(other.timings.prefetched, undefined);
+  // The cancelled prefetch left nothing behind: its own request is made anew.
+  const after = await pipeline.complete(at("file:///elsewhere.py", ""), never);
+  assert.equal(after.timings.prefetched, undefined);
+  assert.equal(after.timings.cached, false);
+});
+
 Deno.test({
   name: "the model is freed",
   fn: () => engine.close(),

@@ -1,0 +1,129 @@
+/**
+ * The `cold` suite: the first suggestion at a fresh place in the largest
+ * files of a real project (indexed, with retrieval), as after opening a file
+ * or jumping in it, side by side:
+ * - cold: asked at once, the prompt evaluated from scratch;
+ * - prefetched: `document/prefetch` when the cursor arrives, a pause of
+ *   `--pause` ms (1 s by default), then the request at the same cursor;
+ * - prefetched, then a key: the same pause, then one key typed before the
+ *   request, so the prefetch is cancelled and only what it evaluated helps.
+ */
+import { join } from "node:path";
+import { languageOf } from "../../engine/documents/mod.ts";
+import { walkProject } from "../../engine/indexer/mod.ts";
+import type { Logger } from "../../engine/log/mod.ts";
+import type { Completion, CompletionInput } from "../../engine/pipeline.ts";
+import { fetchProject, projectsNamed } from "./projects.ts";
+import { benchConfig, openIndexed, proseLines } from "./repo.ts";
+import { seeded, stats } from "./stats.ts";
+
+/** Files sampled: the largest of the project's language. */
+const LARGEST_FILES = 12;
+
+/** A place to complete at, and the key typed there in the third arm. */
+interface Place {
+  path: string;
+  text: string;
+  line: number;
+  character: number;
+  key: string;
+}
+
+/** Places in the largest files: a code line, cut after its first word or bracket. */
+async function places(root: string, language: string, count: number): Promise<Place[]> {
+  const files: { path: string; text: string }[] = [];
+  for await (const file of walkProject(root)) {
+    if (languageOf(file.path) !== language) continue;
+    files.push({ path: file.path, text: await Deno.readTextFile(join(root, file.path)) });
+  }
+  files.sort((a, b) => b.text.length - a.text.length || a.path.localeCompare(b.path));
+  const random = seeded(23);
+  const picked: Place[] = [];
+  const largest = files.slice(0, LARGEST_FILES);
+  for (let attempt = 0; picked.length < count && attempt < count * 50; attempt++) {
+    const file = largest[attempt % largest.length];
+    const lines = file.text.split("\n");
+    const prose = proseLines(file.path, file.text);
+    // The second half of a file: a long prefix, as where a cold start costs most.
+    const line = Math.floor(lines.length / 2 + random() * lines.length / 2);
+    const code = lines[line] ?? "";
+    const cut = /^\s*\w+[\s.(]/.exec(code)?.[0].length;
+    if (prose[line] || cut === undefined || cut >= code.trimEnd().length) continue;
+    picked.push({ path: file.path, text: file.text, line, character: cut, key: code[cut] });
+  }
+  return picked;
+}
+
+/** The `cold` suite on each named project. */
+export async function cold(
+  options: { projects: string[]; samples: number; pauseMs: number; log: Logger },
+) {
+  const reports: Record<string, unknown> = {};
+  for (const project of projectsNamed(options.projects.length ? options.projects : ["all"])) {
+    const root = await Deno.realPath(await fetchProject(project));
+    const config = await benchConfig();
+    const { engine, project: indexed } = await openIndexed(config, root, options.log);
+    try {
+      engine.models.start();
+      await engine.models.ready(new AbortController().signal, 120_000);
+      const never = new AbortController().signal;
+      const context = { source: indexed.contextSource, repoName: indexed.name };
+      const results = {
+        cold: [] as Completion[],
+        prefetched: [] as Completion[],
+        key: [] as Completion[],
+      };
+      for (
+        const [index, place] of (await places(root, project.language, options.samples)).entries()
+      ) {
+        const input = (arm: string, typed = ""): CompletionInput => {
+          const lines = place.text.split("\n");
+          const line = lines[place.line];
+          lines[place.line] = line.slice(0, place.character) + typed + line.slice(place.character);
+          return {
+            uri: `file://${join(root, place.path)}?${arm}${index}`,
+            path: place.path,
+            languageId: languageOf(place.path),
+            text: lines.join("\n"),
+            position: { line: place.line, character: place.character + typed.length },
+            context,
+          };
+        };
+        results.cold.push(await engine.pipeline.complete({ ...input("cold"), fresh: true }, never));
+        engine.pipeline.prefetch({ ...input("prefetched"), fresh: true });
+        await new Promise((resolve) => setTimeout(resolve, options.pauseMs));
+        results.prefetched.push(await engine.pipeline.complete(input("prefetched"), never));
+        engine.pipeline.prefetch({ ...input("key"), fresh: true });
+        await new Promise((resolve) => setTimeout(resolve, options.pauseMs));
+        results.key.push(await engine.pipeline.complete(input("key", place.key), never));
+      }
+      const latency = (list: Completion[]) => stats(list.map((result) => result.timings.totalMs));
+      const median = (list: Completion[]) => latency(list).median;
+      reports[project.name] = {
+        samples: results.cold.length,
+        pauseMs: options.pauseMs,
+        coldMs: latency(results.cold),
+        prefetchedMs: latency(results.prefetched),
+        prefetchedThenKeyMs: latency(results.key),
+        prefetchedRatio: Math.round(median(results.prefetched) / median(results.cold) * 1000) /
+          1000,
+        prefetchedThenKeyRatio: Math.round(median(results.key) / median(results.cold) * 1000) /
+          1000,
+        promptTokens: stats(results.cold.map((result) => result.timings.promptTokens)),
+        reusedAfterKey: stats(
+          results.key.map((result) =>
+            result.timings.reusedTokens / Math.max(1, result.timings.promptTokens)
+          ),
+        ),
+        sameAsCold: results.prefetched.filter((result, index) =>
+          result.text === results.cold[index].text
+        ).length,
+      };
+      console.error(JSON.stringify({ project: project.name, ...reports[project.name] as object }));
+    } finally {
+      await engine.close();
+      await Deno.remove(config.cacheDir, { recursive: true });
+    }
+  }
+  return { projects: reports };
+}
