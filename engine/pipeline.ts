@@ -93,6 +93,8 @@ export class CompletionPipeline {
   #syntax?: Promise<SyntaxService>;
   #inFlight = new Map<string, AbortController>();
   #cache = new CompletionCache();
+  /** Requests being answered (not prefetches): a prefetch never cancels one. */
+  #requests = 0;
   /** The completion being made ahead (see prefetch), or made and not yet asked for. */
   #prefetch?: { key: CacheKey; controller: AbortController; done: Promise<Completion | undefined> };
 
@@ -113,14 +115,31 @@ export class CompletionPipeline {
    */
   async complete(input: CompletionInput, signal: AbortSignal): Promise<Completion> {
     const started = performance.now();
-    const cacheKey = this.#cacheKey(input);
-    const prefetched = await this.#takePrefetched(cacheKey, signal);
-    if (prefetched) {
-      return {
-        ...prefetched,
-        timings: { ...prefetched.timings, totalMs: performance.now() - started, prefetched: true },
-      };
+    this.#requests++;
+    try {
+      const prefetched = await this.#takePrefetched(this.#cacheKey(input), signal);
+      if (prefetched) {
+        return {
+          ...prefetched,
+          timings: {
+            ...prefetched.timings,
+            totalMs: performance.now() - started,
+            prefetched: true,
+          },
+        };
+      }
+      return await this.#complete(input, signal, started);
+    } finally {
+      this.#requests--;
     }
+  }
+
+  async #complete(
+    input: CompletionInput,
+    signal: AbortSignal,
+    started: number,
+  ): Promise<Completion> {
+    const cacheKey = this.#cacheKey(input);
     this.#inFlight.get(input.uri)?.abort();
     const controller = new AbortController();
     this.#inFlight.set(input.uri, controller);
@@ -247,13 +266,16 @@ export class CompletionPipeline {
    * follows (the cursor arrived there), in the background. A request for the
    * same text and cursor gets it, or waits for it when it is not done; any
    * other request cancels it the moment it arrives, keeping what the model
-   * evaluated so far. One at a time: a newer prefetch replaces an older one.
+   * evaluated so far. One at a time: a newer prefetch replaces an older one;
+   * none starts while a request is being answered.
    */
   prefetch(input: CompletionInput): void {
     this.#prefetch?.controller.abort();
     this.#prefetch = undefined;
+    // A request being answered is what the user waits for; the hint came too late.
+    if (this.#requests > 0) return;
     const controller = new AbortController();
-    const done = this.complete(input, controller.signal).catch((error) => {
+    const done = this.#complete(input, controller.signal, performance.now()).catch((error) => {
       if (!(error instanceof CancelledError)) {
         this.#log.debug(`Prefetch failed: ${(error as Error).message}`);
       }

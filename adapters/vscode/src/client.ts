@@ -32,6 +32,9 @@ export interface SyncedDocument {
   getText(): string;
 }
 
+/** The params of `document/prefetch`: where the cursor is, and `complete`'s `maxLines`. */
+export type PrefetchParams = Pick<CompleteRequest.Params, "uri" | "position" | "maxLines">;
+
 /** A connected sidecar. */
 export class SidecarClient {
   readonly connection: MessageConnection;
@@ -82,6 +85,16 @@ export class SidecarClient {
   closed(uri: string): void {
     if (!this.#synced.delete(uri)) return;
     this.connection.sendNotification(DocumentNotification.didClose, { uri });
+  }
+
+  /**
+   * `document/prefetch`: the cursor arrived at `params.position`, so the sidecar makes the
+   * completion there ahead. Sync the document first, with the text the next `complete` will
+   * use. A hint: the promise rejects (and the call throws once the connection is closed)
+   * when it could not be sent.
+   */
+  prefetch(params: PrefetchParams): Promise<void> {
+    return this.connection.sendNotification(DocumentNotification.prefetch, params);
   }
 
   /** A completion; cancelling `token` sends `$/cancelRequest`. */

@@ -8,12 +8,19 @@ import type { FeedbackRequest } from "../../../engine/protocol/mod.ts";
 import { failureReason } from "./client.ts";
 import { FeedbackTracker } from "./feedback.ts";
 import { sidecarCommand } from "./launch.ts";
-import { ACCEPTED_COMMAND, SidecarInlineProvider, synced } from "./provider.ts";
+import { Prefetcher, type PrefetchTarget } from "./prefetch.ts";
+import { ACCEPTED_COMMAND, settingsRefusal, SidecarInlineProvider, synced } from "./provider.ts";
 import { readSettings, type Settings } from "./settings.ts";
 import { forgottenMessage, statusView } from "./status_view.ts";
 import { SidecarSupervisor, type SupervisorState } from "./supervisor.ts";
 
 let supervisor: SidecarSupervisor | undefined;
+
+/** An editor's cursor, with the document and the version it was in. */
+interface EditorCursor extends PrefetchTarget {
+  document: vscode.TextDocument;
+  version: number;
+}
 
 export function activate(context: vscode.ExtensionContext): void {
   const output = vscode.window.createOutputChannel("ast-complete");
@@ -41,6 +48,41 @@ export function activate(context: vscode.ExtensionContext): void {
     statusBar.show();
   };
 
+  // Where a prefetch would go: the editor's cursor, when the provider would complete there.
+  const cursorOf = (editor: vscode.TextEditor | undefined): EditorCursor | undefined => {
+    if (!editor || !running.client || !editor.selection.isEmpty) return undefined;
+    const document = editor.document;
+    // The Output panel's channels show as text editors too; nothing is typed there.
+    if (document.uri.scheme === "output" || document.isClosed) return undefined;
+    if (settingsRefusal(settings(), document.languageId)) return undefined;
+    const { line, character } = editor.selection.active;
+    return { uri: document.uri.toString(), line, character, document, version: document.version };
+  };
+  const prefetcher = new Prefetcher<EditorCursor>({
+    send: (target) => {
+      const client = running.client;
+      const current = settings();
+      const document = target.document;
+      // A changed document moved the cursor's meaning; the editor's own request covers typing.
+      if (!client || document.isClosed || document.version !== target.version) return;
+      if (settingsRefusal(current, document.languageId)) return;
+      client.sync(synced(document));
+      client.prefetch({
+        uri: target.uri,
+        position: { line: target.line, character: target.character },
+        maxLines: current.maxLines,
+      }).catch(() => undefined);
+    },
+  });
+  // Prefetching is a hint: whatever goes wrong in it stays out of VS Code's event handlers.
+  const hint = (action: () => void) => {
+    try {
+      action();
+    } catch (error) {
+      output.appendLine(`Prefetch skipped: ${(error as Error)?.message ?? error}`);
+    }
+  };
+
   const running = new SidecarSupervisor({
     command: () => {
       const current = settings();
@@ -55,8 +97,11 @@ export function activate(context: vscode.ExtensionContext): void {
           `ast-complete: ${next.reason}; restarting in ${Math.round(next.inMs / 1000)} s`,
         );
       }
+      const started = next.phase === "running" && state.phase !== "running";
       state = next;
       render();
+      // The editor open when the sidecar came up gets its head start too.
+      if (started) hint(() => prefetcher.focused(cursorOf(vscode.window.activeTextEditor)));
     },
   });
   supervisor = running;
@@ -75,6 +120,8 @@ export function activate(context: vscode.ExtensionContext): void {
     settings,
     tracker,
     sendFeedback,
+    completing: (document, position) =>
+      hint(() => prefetcher.completing(document.uri.toString(), position.line)),
     noSuggestion: (reason) => {
       if (reason === lastReason) return;
       lastReason = reason;
@@ -87,10 +134,12 @@ export function activate(context: vscode.ExtensionContext): void {
     output,
     statusBar,
     vscode.languages.registerInlineCompletionItemProvider({ pattern: "**" }, provider),
-    vscode.commands.registerCommand(
-      ACCEPTED_COMMAND,
-      (id: string) => sendFeedback(tracker.accepted(id)),
-    ),
+    { dispose: () => prefetcher.dispose() },
+    vscode.commands.registerCommand(ACCEPTED_COMMAND, (id: string) => {
+      sendFeedback(tracker.accepted(id));
+      // VS Code inserted the suggestion and moved the cursor before running this command.
+      hint(() => prefetcher.accepted(cursorOf(vscode.window.activeTextEditor)));
+    }),
     vscode.commands.registerCommand("astComplete.toggle", async () => {
       const config = vscode.workspace.getConfiguration("astComplete");
       await config.update("enable", !settings().enable, vscode.ConfigurationTarget.Global);
@@ -165,8 +214,14 @@ export function activate(context: vscode.ExtensionContext): void {
       sendFeedback(
         tracker.cursorAt(document.uri.toString(), document.offsetAt(event.selections[0].active)),
       );
+      if (event.textEditor === vscode.window.activeTextEditor) {
+        hint(() => prefetcher.moved(cursorOf(event.textEditor)));
+      }
     }),
-    vscode.window.onDidChangeActiveTextEditor(() => sendFeedback(tracker.dismissed())),
+    vscode.window.onDidChangeActiveTextEditor((editor) => {
+      sendFeedback(tracker.dismissed());
+      hint(() => prefetcher.focused(cursorOf(editor)));
+    }),
     vscode.workspace.onDidSaveTextDocument((document) => running.client?.saved(synced(document))),
     vscode.workspace.onDidCloseTextDocument((document) =>
       running.client?.closed(document.uri.toString())

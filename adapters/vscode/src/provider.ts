@@ -18,6 +18,15 @@ export interface ProviderHost {
   /** Records why nothing was shown (undefined: something was). */
   noSuggestion(reason: string | undefined): void;
   sendFeedback(messages: ReturnType<FeedbackTracker["shown"]>): void;
+  /** The editor asks for a completion here (before the debounce). */
+  completing?(document: vscode.TextDocument, position: vscode.Position): void;
+}
+
+/** Why the settings keep completions out of a document; undefined when they allow them. */
+export function settingsRefusal(settings: Settings, languageId: string): string | undefined {
+  if (!settings.enable) return "completions are turned off";
+  if (!languageEnabled(settings, languageId)) return `completions are off for ${languageId}`;
+  return undefined;
 }
 
 /** The sidecar's view of a VS Code buffer. */
@@ -45,12 +54,11 @@ export class SidecarInlineProvider implements vscode.InlineCompletionItemProvide
   ): Promise<vscode.InlineCompletionItem[]> {
     const host = this.#host;
     const settings = host.settings();
-    if (!settings.enable) return this.#none("completions are turned off");
-    if (!languageEnabled(settings, document.languageId)) {
-      return this.#none(`completions are off for ${document.languageId}`);
-    }
+    const refusal = settingsRefusal(settings, document.languageId);
+    if (refusal) return this.#none(refusal);
     const client = host.client();
     if (!client) return this.#none("the sidecar is not running");
+    host.completing?.(document, position);
     if (context.triggerKind === vscode.InlineCompletionTriggerKind.Automatic) {
       await new Promise((resolve) => setTimeout(resolve, settings.debounceMs));
     }
