@@ -7,23 +7,14 @@
  * is updated online from the project's own outcomes. Suggestions answered
  * from the cache (typed through) are not filtered: they were shown already.
  */
-import type { Outcome } from "./events.ts";
+import type { Outcome, ShownEvent } from "./events.ts";
 import priorFile from "./filter_prior.json" with { type: "json" };
 
 /** What the filter reads of a suggestion, all of it known before it is shown. */
-export interface FilterInput {
-  /** The suggestion. */
-  text: string;
-  /** The document just before and just after the cursor. */
-  prefix: string;
-  suffix: string;
-  /** Project-context chunks in its prompt. */
-  contextUsed: number;
-  /** Mean and lowest token log-probability, when the generator gave them. */
-  logprobs?: { mean: number; min: number };
-  /** The user's previous outcome and how long before this suggestion it came. */
-  previousOutcome?: { outcome: Outcome; msBefore: number };
-}
+export type FilterInput = Pick<
+  ShownEvent,
+  "text" | "prefix" | "suffix" | "contextUsed" | "logprobs" | "previousOutcome"
+>;
 
 /** The features, in order; their names document the weights in filter_prior.json. */
 export const FEATURE_NAMES = [
