@@ -74,8 +74,10 @@ export interface CompletionInput {
 
 /**
  * The model is sure enough of its completion from the file alone when its
- * least likely token had at least this log-probability. Chosen with
- * `deno task bench repo` (see the note on issue 12).
+ * least likely token had at least this log-probability. `deno task bench repo`
+ * (0.5B, 100 samples each) scored thresholds from -0.25 to -4: -1 was best on
+ * both projects it was chosen on, 22 and 27 exact matches on trpc-server and
+ * rich, against 22 and 23 with retrieval always and 20 and 26 without.
  */
 const RETRIEVE_BELOW_LOGPROB = -1;
 
