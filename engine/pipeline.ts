@@ -177,7 +177,7 @@ export class CompletionPipeline {
         maxLines,
         format: generator.format,
       };
-      const generate = (context: ScoredChunk[]) =>
+      const generate = (context: ScoredChunk[], stopBelowLogprob?: number) =>
         generator.generate({
           context: context.map(({ path, text }) => ({ path, text })),
           repoName: input.context?.repoName ?? "",
@@ -193,6 +193,7 @@ export class CompletionPipeline {
             input.maxTokens ?? Infinity,
           ),
           shouldStop: (text) => isFinished(text, cursor),
+          stopBelowLogprob,
           signal: abort,
           fresh: input.fresh,
         });
@@ -212,24 +213,25 @@ export class CompletionPipeline {
         (text) => generator.countTokens(text),
       );
       const retrieveMs = performance.now() - retrieveStarted;
+      // Selective retrieval: the file alone first; the project's context when the model is
+      // unsure without it (see RETRIEVE_BELOW_LOGPROB), or at once when the cursor reaches into
+      // a project module, whose members the file does not show: there a sure answer is most
+      // often a made-up name.
+      const selective = packed.length > 0 && input.retrieval !== "always" &&
+        !packed.some((chunk) => chunk.kind === "members");
+      const alone = packed.length === 0 || selective
+        ? await generate([], selective ? RETRIEVE_BELOW_LOGPROB : undefined)
+        : undefined;
       let context: ScoredChunk[] = [];
-      let generation: Generation | undefined;
-      if (packed.length > 0 && input.retrieval !== "always") {
-        // Selective retrieval: the file alone first; the project's context when the model
-        // is unsure without it (see RETRIEVE_BELOW_LOGPROB), or when the cursor reaches into
-        // a project module, whose members the file does not show: there a sure answer is
-        // most often a made-up name.
-        generation = await generate([]);
-        const reachesIntoModule = packed.some((chunk) => chunk.kind === "members");
-        if (reachesIntoModule || !isConfident(generation, postprocess(generation.text, cursor))) {
-          const alone = generation;
-          context = packed;
-          generation = await generate(context);
-          generation = { ...generation, generateMs: generation.generateMs + alone.generateMs };
-        }
+      let generation: Generation;
+      if (alone && (!selective || isConfident(alone, postprocess(alone.text, cursor)))) {
+        generation = alone;
       } else {
         context = packed;
-        generation = await generate(context);
+        const withContext = await generate(context);
+        generation = alone
+          ? { ...withContext, generateMs: withContext.generateMs + alone.generateMs }
+          : withContext;
       }
       const text = postprocess(generation.text, cursor);
       this.#cache.remember(cacheKey, text);

@@ -81,6 +81,11 @@ export interface GenerateRequest extends PromptInput {
   maxTokens: number;
   /** Called with the text so far; returning true ends generation early. */
   shouldStop: (text: string) => boolean;
+  /**
+   * Ends generation at the first token less likely than this (a natural-log
+   * probability): the caller only wanted a completion the model is sure of.
+   */
+  stopBelowLogprob?: number;
   /** Aborting it cancels the generation at the next token. */
   signal: AbortSignal;
   /** Evaluate the whole prompt again instead of reusing the evaluated prefix (the naive path). */
@@ -239,7 +244,8 @@ export class Generator {
       logprobs.push(Math.log(confidence));
       text = this.#model.detokenize(tokens);
       if (
-        tokens.length >= request.maxTokens || request.signal.aborted || request.shouldStop(text)
+        tokens.length >= request.maxTokens || request.signal.aborted ||
+        logprobs.at(-1)! < (request.stopBelowLogprob ?? -Infinity) || request.shouldStop(text)
       ) break;
     }
     return {

@@ -49,6 +49,18 @@ Deno.test("Generator.load() picks FIM for a model with FIM tokens", async () => 
     });
     assert.equal(again.text, generation.text);
     assert.equal(again.reusedTokens, 0);
+    // Each token's probability is read: the mean and lowest log-probability are below 0.
+    const { mean, min } = generation.logprobs!;
+    assert.ok(min <= mean && mean <= 0, `logprobs: ${mean}, ${min}`);
+    // Generation ends at the first token less likely than asked for: below 0 is every token.
+    assert.ok(generation.generatedTokens > 1, "room to stop early");
+    const unsure = await generator.generate({
+      ...request,
+      stopBelowLogprob: 0,
+      signal: new AbortController().signal,
+    });
+    assert.equal(unsure.generatedTokens, 1);
+    assert.equal(unsure.logprobs!.min, unsure.logprobs!.mean);
   } finally {
     await generator.dispose();
   }
