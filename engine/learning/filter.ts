@@ -94,6 +94,13 @@ export interface FilterDecision {
   reason?: string;
 }
 
+/**
+ * The filter hides nothing before it has learned from this many of the
+ * project's own outcomes: the prior, fitted on simulated sessions, only
+ * starts it; hiding on the prior alone hid 6 of 8 lines in VS Code's end to
+ * end test before the user had accepted or rejected anything.
+ */
+export const MIN_UPDATES_TO_HIDE = 50;
 /** At most this share of the recent decisions hide: the filter never silences everything. */
 const MAX_HIDDEN_SHARE = 0.5;
 /** The recent decisions that share is taken over. */
@@ -143,15 +150,17 @@ export class SuggestionFilter {
 
   /**
    * Whether to show a suggestion. It is hidden when less likely to be kept
-   * than the threshold, unless too many recent ones were hidden already or
-   * it is the one in {@link EXPLORE_EVERY} shown to keep learning.
+   * than the threshold, once the filter has learned from the project
+   * ({@link MIN_UPDATES_TO_HIDE}), unless too many recent ones were hidden
+   * already or it is the one in {@link EXPLORE_EVERY} shown to keep learning.
    */
   decide(features: number[]): FilterDecision {
     const probability = this.probability(features);
     const hiddenShare = this.#recent.length === 0
       ? 0
       : this.#recent.filter(Boolean).length / this.#recent.length;
-    const hide = probability < this.#state.threshold && hiddenShare < MAX_HIDDEN_SHARE &&
+    const hide = this.#state.updates >= MIN_UPDATES_TO_HIDE &&
+      probability < this.#state.threshold && hiddenShare < MAX_HIDDEN_SHARE &&
       this.#hiddenSinceShown + 1 < EXPLORE_EVERY;
     this.#recent.push(hide);
     if (this.#recent.length > RECENT_DECISIONS) this.#recent.shift();

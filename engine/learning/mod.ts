@@ -25,6 +25,7 @@ export {
   type FilterState,
   fitWeights,
   keptShare,
+  MIN_UPDATES_TO_HIDE,
   PRIOR,
   SuggestionFilter,
 } from "./filter.ts";

@@ -10,6 +10,7 @@ import { loadConfig, projectStateDir } from "../../engine/config/mod.ts";
 import {
   FEATURE_NAMES,
   FeedbackLog,
+  MIN_UPDATES_TO_HIDE,
   type OutcomeEvent,
   type ShownEvent,
 } from "../../engine/learning/mod.ts";
@@ -37,7 +38,7 @@ async function sessionWith(answers: string[], filter?: { threshold: number; on: 
     const weights = new Array(FEATURE_NAMES.length).fill(0);
     await Deno.writeTextFile(
       join(dir, "filter.json"),
-      JSON.stringify({ weights, threshold: filter.threshold, updates: 0 }),
+      JSON.stringify({ weights, threshold: filter.threshold, updates: MIN_UPDATES_TO_HIDE }),
     );
     config.learning.filter = filter.on;
   }

@@ -11,6 +11,7 @@ import {
   filterFeatures,
   type FilterInput,
   fitWeights,
+  MIN_UPDATES_TO_HIDE,
   SuggestionFilter,
 } from "../../engine/learning/mod.ts";
 import { FilterStore } from "../../engine/learning/filter_store.ts";
@@ -65,8 +66,16 @@ Deno.test("The filter learns from outcomes: the accept rate of what it shows ris
 });
 
 Deno.test("The filter never hides everything, and says why it hides one", () => {
-  // Everything is below a threshold of 1.
-  const filter = new SuggestionFilter({ ...NEUTRAL, threshold: 1 }, NEUTRAL.weights);
+  // Before it has learned from the project, it hides nothing, whatever the prior says.
+  const fresh = new SuggestionFilter({ ...NEUTRAL, threshold: 1 }, NEUTRAL.weights);
+  assert.ok(
+    Array.from({ length: 20 }, () => fresh.decide(new Array(18).fill(0))).every((d) => d.show),
+  );
+  // Learned, with everything below a threshold of 1.
+  const filter = new SuggestionFilter(
+    { ...NEUTRAL, threshold: 1, updates: MIN_UPDATES_TO_HIDE },
+    NEUTRAL.weights,
+  );
   const decisions = Array.from({ length: 100 }, () => filter.decide(new Array(18).fill(0)));
   const hidden = decisions.filter((decision) => !decision.show);
   assert.ok(hidden.length > 0 && hidden.length <= 50, `${hidden.length} of 100 hidden`);
