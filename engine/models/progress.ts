@@ -8,21 +8,21 @@ export class Progress {
   #total: number;
   #terminal = Deno.stderr.isTerminal();
   #lastDecile = -1;
-  #unit: "bytes" | "files" | "chunks";
+  #unit: "bytes" | "files";
 
   /**
    * @param label What is being done.
    * @param total Expected amount, or 0 when unknown.
    * @param unit Bytes are shown in MB.
    */
-  constructor(label: string, total: number, unit: "bytes" | "files" | "chunks" = "bytes") {
+  constructor(label: string, total: number, unit: "bytes" | "files" = "bytes") {
     this.#label = label;
     this.#total = total;
     this.#unit = unit;
   }
 
   #amount(value: number): string {
-    return this.#unit === "bytes" ? `${(value / 1e6).toFixed(1)} MB` : `${value} ${this.#unit}`;
+    return this.#unit === "bytes" ? `${(value / 1e6).toFixed(1)} MB` : `${value} files`;
   }
 
   /** Reports the amount done so far. */
