@@ -119,7 +119,8 @@ export class CompletionPipeline {
     const started = performance.now();
     this.#requests++;
     try {
-      const prefetched = await this.#takePrefetched(this.#cacheKey(input), signal);
+      const cacheKey = this.#cacheKey(input);
+      const prefetched = await this.#takePrefetched(cacheKey, signal);
       if (prefetched) {
         return {
           ...prefetched,
@@ -130,7 +131,7 @@ export class CompletionPipeline {
           },
         };
       }
-      return await this.#complete(input, signal, started);
+      return await this.#complete(input, cacheKey, signal, started);
     } finally {
       this.#requests--;
     }
@@ -138,10 +139,10 @@ export class CompletionPipeline {
 
   async #complete(
     input: CompletionInput,
+    cacheKey: CacheKey,
     signal: AbortSignal,
     started: number,
   ): Promise<Completion> {
-    const cacheKey = this.#cacheKey(input);
     this.#inFlight.get(input.uri)?.abort();
     const controller = new AbortController();
     this.#inFlight.set(input.uri, controller);
@@ -222,18 +223,21 @@ export class CompletionPipeline {
       const alone = packed.length === 0 || selective
         ? await generate([], selective ? RETRIEVE_BELOW_LOGPROB : undefined)
         : undefined;
+      const aloneText = alone ? postprocess(alone.text, cursor) : "";
       let context: ScoredChunk[] = [];
       let generation: Generation;
-      if (alone && (!selective || isConfident(alone, postprocess(alone.text, cursor)))) {
+      let text: string;
+      if (alone && (!selective || isConfident(alone, aloneText))) {
         generation = alone;
+        text = aloneText;
       } else {
         context = packed;
         const withContext = await generate(context);
         generation = alone
           ? { ...withContext, generateMs: withContext.generateMs + alone.generateMs }
           : withContext;
+        text = postprocess(generation.text, cursor);
       }
-      const text = postprocess(generation.text, cursor);
       this.#cache.remember(cacheKey, text);
       return {
         text,
@@ -279,13 +283,14 @@ export class CompletionPipeline {
     // A request being answered is what the user waits for; the hint came too late.
     if (this.#requests > 0) return;
     const controller = new AbortController();
-    const done = this.#complete(input, controller.signal, performance.now()).catch((error) => {
+    const key = this.#cacheKey(input);
+    const done = this.#complete(input, key, controller.signal, performance.now()).catch((error) => {
       if (!(error instanceof CancelledError)) {
         this.#log.debug(`Prefetch failed: ${(error as Error).message}`);
       }
       return undefined;
     });
-    this.#prefetch = { key: this.#cacheKey(input), controller, done };
+    this.#prefetch = { key, controller, done };
   }
 
   /**
