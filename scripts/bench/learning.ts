@@ -16,7 +16,6 @@
  */
 import { join } from "node:path";
 import { languageOf } from "../../engine/documents/mod.ts";
-import { walkProject } from "../../engine/indexer/mod.ts";
 import { projectStateDir } from "../../engine/config/mod.ts";
 import {
   chooseThreshold,
@@ -33,7 +32,7 @@ import type { Logger } from "../../engine/log/mod.ts";
 import { ClientSession } from "../../engine/session/mod.ts";
 import type { Engine } from "../../engine/session/mod.ts";
 import { fetchProject, projectsNamed } from "./projects.ts";
-import { benchConfig, type CodeFile, openIndexed, proseLines } from "./repo.ts";
+import { benchConfig, type CodeFile, openIndexed, proseLines, readCodeFiles } from "./repo.ts";
 import { seeded, stats } from "./stats.ts";
 
 /** Share of a project's files in the train part. */
@@ -193,12 +192,10 @@ function report(tally: SessionTally) {
 
 /** A project's files of its language, split into the train part and the held-out part. */
 async function splitProject(root: string, sources: string, language: string) {
-  const files: CodeFile[] = [];
-  for await (const file of walkProject(root)) {
-    if (languageOf(file.path) !== language) continue;
-    if (sources !== "" && !file.path.startsWith(`${sources}/`)) continue;
-    files.push({ path: file.path, text: await Deno.readTextFile(join(root, file.path)) });
-  }
+  const files = await readCodeFiles(
+    root,
+    (path) => languageOf(path) === language && (sources === "" || path.startsWith(`${sources}/`)),
+  );
   files.sort((a, b) => a.path.localeCompare(b.path));
   const random = seeded(11);
   const train: CodeFile[] = [];

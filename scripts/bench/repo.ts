@@ -129,6 +129,19 @@ async function indexNow(engine: Engine, root: string) {
   return { project, indexMs: performance.now() - started };
 }
 
+/** The files of a project the walk would index and `keep` accepts, read, paths relative to `root`. */
+export async function readCodeFiles(
+  root: string,
+  keep: (path: string) => boolean,
+): Promise<CodeFile[]> {
+  const files: CodeFile[] = [];
+  for await (const file of walkProject(root)) {
+    if (!keep(file.path)) continue;
+    files.push({ path: file.path, text: await Deno.readTextFile(join(root, file.path)) });
+  }
+  return files;
+}
+
 /** One file of a project, path relative to its root. */
 export interface CodeFile {
   path: string;
@@ -379,11 +392,7 @@ export async function repo(
     for (const target of targets) {
       const root = await Deno.realPath(target.root);
       const { project, indexMs } = await indexNow(engine, root);
-      const files: CodeFile[] = [];
-      for await (const file of walkProject(root)) {
-        if (!FAMILY[languageOf(file.path)]) continue;
-        files.push({ path: file.path, text: await Deno.readTextFile(join(root, file.path)) });
-      }
+      const files = await readCodeFiles(root, (path) => FAMILY[languageOf(path)] !== undefined);
       prepared.push({
         target,
         project,
