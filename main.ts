@@ -24,6 +24,7 @@ import {
   logLevelFromEnv,
   redirectConsoleToStderr,
 } from "./engine/log/mod.ts";
+import type { Indexer } from "./engine/indexer/mod.ts";
 import type { Engine } from "./engine/session/mod.ts";
 
 const USAGE =
@@ -299,7 +300,11 @@ async function contextRoot(file: string, log: Logger): Promise<string | undefine
     });
 }
 
-/** Waits until the project's index is current, with a progress bar on stderr. */
+/**
+ * Waits until the project's index is current, its vectors included (as after
+ * `index`: one completion, made with the whole of retrieval), with progress
+ * bars on stderr. A reader leaves the vectors to the process writing the index.
+ */
 async function indexedWithProgress(engine: Engine, root: string): Promise<void> {
   const { Progress } = await import("./engine/models/progress.ts");
   const project = await engine.projects.opened(root);
@@ -314,6 +319,18 @@ async function indexedWithProgress(engine: Engine, root: string): Promise<void> 
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+  progress?.done();
+  if (project.writer) await vectorsWithProgress(project.indexer, root);
+}
+
+/** Waits for the index's vectors (indexing's phase 2), with a progress bar on stderr. */
+async function vectorsWithProgress(indexer: Indexer, root: string): Promise<void> {
+  const { Progress } = await import("./engine/models/progress.ts");
+  let progress: InstanceType<typeof Progress> | undefined;
+  await indexer.vectorsDone((done, total) => {
+    progress ??= new Progress(`embed ${root}`, total, "chunks");
+    progress.update(done);
+  });
   progress?.done();
 }
 
@@ -380,7 +397,11 @@ async function projectArg(dir: string | undefined): Promise<string> {
   return await realPathOf(root) ?? root;
 }
 
-/** Indexes a project now, with a progress bar on stderr; later runs re-embed only what changed. */
+/**
+ * Indexes a project now, with progress bars on stderr: files (definitions and
+ * lexical search), then chunks embedded. Later runs re-embed only what
+ * changed, and what an interrupted run left without vectors.
+ */
 async function index(config: Config, log: Logger, args: string[]): Promise<void> {
   const real = await projectArg(args[0]);
   const { Progress } = await import("./engine/models/progress.ts");
@@ -397,10 +418,14 @@ async function index(config: Config, log: Logger, args: string[]): Promise<void>
       progress.update(done);
     });
     progress?.done();
+    const usableMs = Math.round(performance.now() - started);
+    log.info(`Definitions and lexical search ready in ${usableMs} ms; embedding the chunks`);
+    await vectorsWithProgress(project.indexer, real);
   }
-  const { files, chunks } = project.indexer.progress();
+  const { files, chunks, vectorsPending } = project.indexer.progress();
   log.info(
-    `Indexed ${files} files, ${chunks} chunks in ${Math.round(performance.now() - started)} ms`,
+    `Indexed ${files} files, ${chunks} chunks in ${Math.round(performance.now() - started)} ms` +
+      (vectorsPending > 0 ? ` (${vectorsPending} chunks not embedded)` : ""),
   );
   await engine.close();
 }

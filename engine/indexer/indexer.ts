@@ -3,11 +3,20 @@
  * on save or when it changes on disk (see watcher.ts), and a walk again when
  * git's HEAD moves or the project cannot be watched. Every path goes through
  * the same policy as the walk (walker.ts), so a save or a change on disk
- * never indexes what the walk would skip. It re-embeds only files whose
- * content changed, reads again only files whose size, times or inode changed
- * since it last read them, yields between chunks so requests are answered
- * while it works, stops within a chunk when closed, and saves the vector
- * index after each batch.
+ * never indexes what the walk would skip. It reads again only files whose
+ * size, times or inode changed since it last read them.
+ *
+ * Indexing has two phases. Phase 1 (the walk, saves, changes on disk) stores
+ * each changed file's chunks, terms and definitions at once, with no vector:
+ * definitions and lexical search are current when it is done. Phase 2 runs
+ * in the background once phase 1 has nothing left (and again whenever it
+ * stored new chunks): it embeds the chunks stored without a vector one by
+ * one, yielding between chunks so requests are answered, pausing while phase
+ * 1 has work, and stopping within a chunk when closed. A vector is stored
+ * only while its chunk is still there, unchanged, so a file replaced or
+ * removed meanwhile never gets a stale one; its new chunks are embedded
+ * instead. Only the process that writes the index embeds. The vector index
+ * is saved after each batch of phase 1, every 30 s of phase 2 and at its end.
  */
 import { createHash } from "node:crypto";
 import { join, relative } from "node:path";
@@ -41,6 +50,9 @@ export interface IndexProgress {
   files: number;
   chunks: number;
   pending: number;
+  /** Chunks stored without a vector yet (phase 2): vector search does not find them yet. */
+  vectorsPending: number;
+  /** "indexing" while phase 1 has work (the walk, saves, changes on disk); not while embedding. */
   state: "idle" | "indexing";
   /** Files and directories left out by the last walk and the saves since, by reason. */
   skipped: Partial<Record<SkipReason, number>>;
@@ -63,6 +75,13 @@ interface Pending {
   text?: string;
   /** A change on disk: what the policy leaves out is dropped without being counted. */
   quiet?: boolean;
+  /**
+   * The walk that queued it (see `Indexer.#walks`): what the policy leaves
+   * out is counted only while that walk's counts stand. A walk begun since
+   * counts the file itself, so counting it for the older one too would
+   * count it twice.
+   */
+  walk?: number;
 }
 
 /**
@@ -78,6 +97,12 @@ const RESCAN_COST_FACTOR = 10;
 /** The work between two yields to waiting requests, at most (an embedding yields after each chunk). */
 const YIELD_EVERY_MS = 10;
 
+/** Chunks without a vector read from the store at a time (phase 2). */
+const EMBED_BATCH = 32;
+
+/** While phase 2 runs, the vector index is saved at least this often (and when it ends). */
+const SAVE_VECTORS_EVERY_MS = 30_000;
+
 /** Indexes one project. */
 export class Indexer {
   #root: string;
@@ -92,6 +117,8 @@ export class Indexer {
   #outline: OutlineFinder;
   #stop = new AbortController();
   #skipped: IndexProgress["skipped"] = {};
+  /** Walks begun so far: the last one's counts are `#skipped`. */
+  #walks = 0;
   #lastSkipped?: IndexProgress["lastSkipped"];
   /** What each file read last looked like on disk (see `fileVersion`). */
   #versions = new Map<string, string>();
@@ -112,6 +139,12 @@ export class Indexer {
   #lastWalkMs = 0;
   #rewalkAgain = false;
   #batches = Promise.resolve();
+  /** Phase 2 under way: chunks being embedded. */
+  #embedding?: Promise<void>;
+  /** Whether phase 2 goes through the store again once the pass under way ends. */
+  #embedAgain = false;
+  /** Told after each chunk embedded, with the chunks left. */
+  #chunkListeners = new Set<(left: number) => void>();
 
   /** @param root The project's real path (symlinks resolved). */
   constructor(
@@ -136,6 +169,7 @@ export class Indexer {
     return {
       ...this.#store.counts(),
       pending: this.#pending.size,
+      vectorsPending: this.#store.vectorsPending(),
       state: this.#work.size > 0 ? "indexing" : "idle",
       skipped: { ...this.#skipped },
       ...(this.#lastSkipped ? { lastSkipped: this.#lastSkipped } : {}),
@@ -148,14 +182,20 @@ export class Indexer {
     return this.#watcher?.folders() ?? [];
   }
 
-  /** Calls `listener` when indexing starts or finishes, or the way of keeping fresh changes. */
+  /**
+   * Calls `listener` when indexing (phase 1) starts or finishes, when
+   * embedding (phase 2) stops, or the way of keeping fresh changes.
+   */
   onChange(listener: () => void): void {
     this.#listeners.add(listener);
   }
 
   /**
    * Walks the project, indexes what changed and forgets deleted files. Every
-   * file is read and hashed again, whatever its size and times say.
+   * file is read and hashed again, whatever its size and times say. Resolves
+   * when phase 1 is done: every file's chunks, terms and definitions are
+   * stored; their vectors are embedded after, in the background (await
+   * `vectorsDone` for them).
    *
    * @param onFile Called after each file, e.g. for a progress bar.
    */
@@ -211,16 +251,48 @@ export class Indexer {
   /**
    * Re-indexes one file, e.g. on save; `text` is used instead of reading the
    * file. Files the walk would not index are left out (and dropped from the
-   * index), with the reason counted in `progress().skipped`.
+   * index), with the reason counted in `progress().skipped`. Resolves once
+   * the file is stored (phase 1); its chunks are embedded after.
    */
   async reindex(absolutePath: string, text?: string): Promise<void> {
     this.#pending.set(relative(this.#root, absolutePath), { text });
     await this.#drain();
   }
 
-  /** Waits until the work under way (walks, changes, indexing) is done; watching goes on. */
+  /**
+   * Waits until the work of phase 1 under way (walks, changes, indexing) is
+   * done; watching goes on, and so does embedding (see `vectorsDone`).
+   */
   async idle(): Promise<void> {
     while (this.#work.size > 0) await Promise.allSettled([...this.#work]);
+  }
+
+  /**
+   * Waits until phase 1 is done and phase 2 has embedded every chunk stored
+   * without a vector (starting it if it is not under way), or stopped: on
+   * close, where the embedder failed, or in a process that does not write the
+   * index.
+   *
+   * @param onChunk Called after each chunk embedded meanwhile, e.g. for a progress bar.
+   */
+  async vectorsDone(onChunk?: (done: number, total: number) => void): Promise<void> {
+    let done = 0;
+    const listener = (left: number) => onChunk?.(++done, done + left);
+    this.#chunkListeners.add(listener);
+    let started = false;
+    try {
+      for (;;) {
+        await this.idle();
+        if (!this.#embedding && !started && this.#store.vectorsPending() > 0) {
+          started = true;
+          this.#embedLater();
+        }
+        if (this.#embedding) await this.#embedding;
+        else if (this.#work.size === 0) return;
+      }
+    } finally {
+      this.#chunkListeners.delete(listener);
+    }
   }
 
   /**
@@ -234,6 +306,7 @@ export class Indexer {
     this.#watcher = undefined;
     this.#freshness = "off";
     await this.idle();
+    await this.#embedding;
   }
 
   #track(work: Promise<void>): Promise<void> {
@@ -264,6 +337,8 @@ export class Indexer {
   async #walk(trustVersions: boolean): Promise<string[] | undefined> {
     const seen = new Set<string>();
     const dirs: string[] = [];
+    // The counts start again, and files queued by an earlier walk are not counted on top.
+    const walked = ++this.#walks;
     this.#skipped = {};
     const walk = walkProject(this.#root, {
       signal: this.#stop.signal,
@@ -273,7 +348,7 @@ export class Indexer {
     for await (const file of walk) {
       seen.add(file.path);
       if (trustVersions && this.#unchanged(file.path, file.version)) continue;
-      this.#pending.set(file.path, {});
+      this.#pending.set(file.path, { walk: walked });
     }
     if (this.#stop.signal.aborted) return undefined;
     for (const path of this.#store.paths()) {
@@ -358,7 +433,12 @@ export class Indexer {
   /**
    * Hands on, as changes, the entries of the folders modified since `since`
    * (what was made in them between the walk's listing and the watch), save
-   * folders watched already.
+   * folders watched already and the root's `.git`: the watch just made found
+   * the git directory and watches it, and the walk never enters it, so there
+   * is nothing to catch up on there. Handed on, it would read as a
+   * repository made and walk the whole project again, racing the walk's own
+   * indexing (a project whose root was modified in the last seconds, e.g.
+   * just cloned, was walked twice).
    */
   async #catchUp(dirs: string[], since: number): Promise<void> {
     const paths = new Set<string>();
@@ -369,6 +449,7 @@ export class Indexer {
       try {
         for await (const entry of Deno.readDir(join(this.#root, dir))) {
           const path = dir ? `${dir}/${entry.name}` : entry.name;
+          if (path === ".git") continue;
           if (!entry.isDirectory || !this.#watcher?.has(path)) paths.add(path);
         }
       } catch {
@@ -478,7 +559,7 @@ export class Indexer {
    */
   #queueChanged(path: string): void {
     const waiting = this.#pending.get(path);
-    this.#pending.set(path, waiting && !waiting.quiet ? {} : { quiet: true });
+    this.#pending.set(path, waiting && !waiting.quiet ? { walk: waiting.walk } : { quiet: true });
   }
 
   /** Whether a file is as it was when last read (see `fileVersion`). */
@@ -500,6 +581,8 @@ export class Indexer {
       } finally {
         // Cleared in the same step as the last check, so no path can be added unseen.
         this.#draining = undefined;
+        // Phase 2 embeds what this pass stored, or goes on where it paused for it.
+        this.#embedLater();
       }
     })();
     this.#draining = draining;
@@ -527,24 +610,24 @@ export class Indexer {
   }
 
   async #indexPath(path: string, pending: Pending, rules: IgnoreRules): Promise<void> {
-    const { text, quiet } = pending;
+    const { text } = pending;
     const pathReason = await skipReasonForPath(this.#root, path, rules);
-    if (pathReason) return this.#leaveOut(path, pathReason, quiet);
+    if (pathReason) return this.#leaveOut(path, pathReason, pending);
     // Only files on disk, as the walk finds them: a save's text stands for the file's bytes.
     const absolute = join(this.#root, path);
     const info = await Deno.lstat(absolute).catch(() => undefined);
     if (!info?.isFile) return this.#removeFile(path);
     if (text === undefined && info.size > MAX_FILE_BYTES) {
-      return this.#leaveOut(path, "tooLarge", quiet);
+      return this.#leaveOut(path, "tooLarge", pending);
     }
     const bytes = text === undefined
       ? await Deno.readFile(absolute).catch(() => new Uint8Array())
       : new TextEncoder().encode(text);
     const contentReason = skipReasonForContent(bytes);
-    if (contentReason) return this.#leaveOut(path, contentReason, quiet);
-    const indexed = await this.#indexText(path, text ?? new TextDecoder().decode(bytes));
+    if (contentReason) return this.#leaveOut(path, contentReason, pending);
+    await this.#indexText(path, text ?? new TextDecoder().decode(bytes));
     // Read before the bytes: a write after it shows as a new version, and the file is read again.
-    const version = indexed && text === undefined ? fileVersion(info) : undefined;
+    const version = text === undefined ? fileVersion(info) : undefined;
     if (version) this.#versions.set(path, version);
     else this.#versions.delete(path);
   }
@@ -552,10 +635,13 @@ export class Indexer {
   /**
    * Drops a file the policy leaves out, in case an older version of it was
    * indexed; counted unless it is a change on disk (the counts describe the
-   * last walk and the saves since).
+   * last walk and the saves since) or was queued by a walk another has begun
+   * since (judged now, not when the file was taken: the walk begun meanwhile
+   * queues the file again, and counts it).
    */
-  #leaveOut(path: string, reason: SkipReason, quiet = false): void {
-    if (!quiet) this.#skip(path, reason);
+  #leaveOut(path: string, reason: SkipReason, pending: Pending): void {
+    const superseded = pending.walk !== undefined && pending.walk !== this.#walks;
+    if (!pending.quiet && !superseded) this.#skip(path, reason);
     // A path outside the project was never indexed, and must not reach the store's queries.
     if (reason !== "outside") this.#removeFile(path);
     this.#log.debug(`Not indexed: ${path} (${reason})`);
@@ -566,26 +652,82 @@ export class Indexer {
     this.#versions.delete(path);
   }
 
-  /** Indexes a file's text unless the store has it; false when stopped first. */
-  async #indexText(path: string, text: string): Promise<boolean> {
+  /**
+   * Stores a file's chunks, terms and definitions unless the store has its
+   * text; with no vectors: phase 2 embeds them.
+   */
+  async #indexText(path: string, text: string): Promise<void> {
     const hash = createHash("sha256").update(text).digest("hex");
-    if (this.#store.fileHash(path) === hash) return true;
+    if (this.#store.fileHash(path) === hash) return;
     const outline = await this.#outline(path, text).catch((error) => {
       this.#log.debug(`No syntax for ${path}, chunking by layout: ${error.message}`);
       return undefined;
     });
     const chunks = chunkText(path, text, outline?.blockStarts);
-    // One chunk per call: on a CPU, batches pad every text to the longest and were slower
-    // (vscode-jsonrpc, 196 chunks, 2 threads: 8.2 s one by one, 8.7 s by 4, 10.6 s by 16).
-    const vectors: Float32Array[] = [];
-    for (const chunk of chunks) {
-      if (this.#stop.signal.aborted) return false;
-      vectors.push(...await this.#embedder.embed([`${path}\n${chunk.text}`]));
-      // Tokenizing and pooling run on this thread: requests get in between chunks.
-      await yieldToRequests();
+    this.#store.replaceFile(path, hash, chunks, [], outline?.definitions ?? []);
+  }
+
+  /**
+   * Starts phase 2 in the background, or has the pass under way go through
+   * the store again when it ends; only where this process writes the index.
+   */
+  #embedLater(): void {
+    if (!this.#store.writable || this.#stop.signal.aborted) return;
+    if (this.#embedding) {
+      this.#embedAgain = true;
+      return;
     }
-    this.#store.replaceFile(path, hash, chunks, vectors, outline?.definitions ?? []);
-    return true;
+    const embedding = (async () => {
+      try {
+        do {
+          this.#embedAgain = false;
+          await this.#embedPass();
+        } while (this.#embedAgain && !this.#stop.signal.aborted);
+      } finally {
+        // Cleared in the same step as the last check, so no request to embed is lost.
+        this.#embedding = undefined;
+      }
+    })().catch((error) => this.#log.warn(`Embedding failed: ${error.message}`))
+      .finally(() => this.#notify());
+    this.#embedding = embedding;
+  }
+
+  /**
+   * Embeds the chunks stored without a vector, in id order, one per call,
+   * until there are none left, the indexer stops, or phase 1 has work (its
+   * end starts another pass).
+   */
+  async #embedPass(): Promise<void> {
+    let after = 0;
+    let savedAt = performance.now();
+    try {
+      for (;;) {
+        let left = this.#store.vectorsPending();
+        const batch = this.#store.unembedded(after, EMBED_BATCH);
+        if (batch.length === 0) return;
+        for (const chunk of batch) {
+          if (this.#stop.signal.aborted || this.#draining) return;
+          after = chunk.id;
+          // One chunk per call: on a CPU, batches pad every text to the longest and were slower
+          // (vscode-jsonrpc, 196 chunks, 2 threads: 8.2 s one by one, 8.7 s by 4, 10.6 s by 16).
+          const [vector] = await this.#embedder.embed([`${chunk.path}\n${chunk.text}`]);
+          // Stored only if the chunk is still there as it was read: no stale vector.
+          if (this.#store.setVector(chunk, vector)) {
+            left = Math.max(0, left - 1);
+            for (const listener of this.#chunkListeners) listener(left);
+          }
+          // Tokenizing and pooling run on this thread: requests get in between chunks.
+          await yieldToRequests();
+          if (performance.now() - savedAt >= SAVE_VECTORS_EVERY_MS) {
+            await this.#store.saveVectors();
+            savedAt = performance.now();
+          }
+        }
+      }
+    } finally {
+      // Phase 1's pass, if it paused this one, saves when it ends.
+      if (!this.#draining) await this.#store.saveVectors();
+    }
   }
 }
 

@@ -175,9 +175,11 @@ export class Projects {
     root: string,
   ):
     | (IndexProgress & { readOnly?: true })
-    | { files: 0; chunks: 0; pending: 0; state: "off"; watching: "off" } {
+    | { files: 0; chunks: 0; pending: 0; vectorsPending: 0; state: "off"; watching: "off" } {
     const project = this.#ready.get(root);
-    if (!project) return { files: 0, chunks: 0, pending: 0, state: "off", watching: "off" };
+    if (!project) {
+      return { files: 0, chunks: 0, pending: 0, vectorsPending: 0, state: "off", watching: "off" };
+    }
     return { ...project.indexer.progress(), ...(project.writer ? {} : { readOnly: true }) };
   }
 

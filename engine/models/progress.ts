@@ -8,21 +8,21 @@ export class Progress {
   #total: number;
   #terminal = Deno.stderr.isTerminal();
   #lastDecile = -1;
-  #unit: "bytes" | "files";
+  #unit: "bytes" | "files" | "chunks";
 
   /**
    * @param label What is being done.
    * @param total Expected amount, or 0 when unknown.
    * @param unit Bytes are shown in MB.
    */
-  constructor(label: string, total: number, unit: "bytes" | "files" = "bytes") {
+  constructor(label: string, total: number, unit: "bytes" | "files" | "chunks" = "bytes") {
     this.#label = label;
     this.#total = total;
     this.#unit = unit;
   }
 
   #amount(value: number): string {
-    return this.#unit === "bytes" ? `${(value / 1e6).toFixed(1)} MB` : `${value} files`;
+    return this.#unit === "bytes" ? `${(value / 1e6).toFixed(1)} MB` : `${value} ${this.#unit}`;
   }
 
   /** Reports the amount done so far. */

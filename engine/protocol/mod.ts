@@ -101,7 +101,17 @@ export namespace StatusRequest {
       chunks: number;
       /** Files waiting to be indexed (the walk, saves, changes on disk). */
       pending: number;
-      /** "off" when the client has no project or its index failed (see `error`). */
+      /**
+       * Chunks indexed but not embedded yet: definitions and lexical search
+       * find them already, vector search once they are embedded (in the
+       * background, after the files waiting are indexed).
+       */
+      vectorsPending: number;
+      /**
+       * "indexing" while files are being indexed (not while chunks are only
+       * waiting for their vectors: see `vectorsPending`); "off" when the
+       * client has no project or its index failed (see `error`).
+       */
       state: "idle" | "indexing" | "off";
       /**
        * Files and folders left out by the last walk and the saves since, by

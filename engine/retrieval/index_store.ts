@@ -2,7 +2,10 @@
  * The project index on disk: chunks, their terms (SQLite FTS5) and their
  * vectors (SQLite BLOBs, the source of truth, mirrored in a usearch index for
  * search). Each file is replaced in one transaction, so a process killed
- * mid-write leaves the previous state. The usearch file is written to a
+ * mid-write leaves the previous state. A file's chunks are stored first with
+ * an empty vector (their terms and the file's definitions are searchable at
+ * once); their vectors are written one by one later (see `setVector`), each
+ * only while the chunk it was made from is still there. The usearch file is written to a
  * temporary name and renamed, with its sha256 and size recorded beside it; it
  * is loaded only when both still match (usearch aborts the process on a torn
  * file), and rebuilt from SQLite otherwise. Several processes may open one
@@ -30,6 +33,13 @@ interface VectorsMeta {
   count: number;
 }
 
+/** A chunk stored without its vector yet: what embedding it takes. */
+export interface UnembeddedChunk {
+  id: number;
+  path: string;
+  text: string;
+}
+
 /** A search hit: a chunk id and a score where higher is better. */
 export interface Hit {
   id: number;
@@ -55,6 +65,7 @@ const SCHEMA = `
     vector BLOB NOT NULL
   );
   CREATE INDEX IF NOT EXISTS chunks_by_path ON chunks (path);
+  CREATE INDEX IF NOT EXISTS chunks_unembedded ON chunks (id) WHERE length(vector) = 0;
   CREATE VIRTUAL TABLE IF NOT EXISTS chunk_terms USING fts5 (path_terms, terms);
   CREATE TABLE IF NOT EXISTS symbols (
     path TEXT NOT NULL,
@@ -123,7 +134,7 @@ export class IndexStore {
 
   /** Loads the saved vectors when they are intact and current, else rebuilds them from SQLite. */
   #loadVectors(): void {
-    const count = this.counts().chunks;
+    const count = this.counts().chunks - this.vectorsPending();
     const mtime = this.#savedVectorsMtime();
     if (this.#savedVectorsValid(count)) {
       this.#vectors.load(this.#vectorsPath);
@@ -131,10 +142,12 @@ export class IndexStore {
       if (this.#vectors.size() === count) return;
       this.#vectors = this.#newVectorIndex();
     }
-    const rows = this.#db.prepare("SELECT id, vector FROM chunks").all() as {
-      id: number;
-      vector: Uint8Array;
-    }[];
+    // Chunks not embedded yet have an empty vector: they join the index when embedded.
+    const rows = this.#db.prepare("SELECT id, vector FROM chunks WHERE length(vector) > 0")
+      .all() as {
+        id: number;
+        vector: Uint8Array;
+      }[];
     for (const row of rows) this.#vectors.add(BigInt(row.id), toFloats(row.vector));
     this.#vectorsDirty = rows.length > 0;
   }
@@ -187,7 +200,11 @@ export class IndexStore {
     );
   }
 
-  /** Replaces a file's chunks, vectors and definitions in one transaction. */
+  /**
+   * Replaces a file's chunks, vectors and definitions in one transaction. A
+   * chunk without a vector in `vectors` (the indexer passes none) is stored
+   * with an empty one, to be embedded later (see `unembedded`, `setVector`).
+   */
   replaceFile(
     path: string,
     hash: string,
@@ -208,17 +225,17 @@ export class IndexStore {
       );
       const pathTerms = codeTerms(path).join(" ");
       for (const [index, chunk] of chunks.entries()) {
-        const vector = vectors[index];
+        const vector = vectors[index] as Float32Array | undefined;
         const { lastInsertRowid } = insertChunk.run(
           path,
           chunk.startLine,
           chunk.endLine,
           chunk.text,
-          new Uint8Array(vector.buffer, vector.byteOffset, vector.byteLength),
+          vector ? toBytes(vector) : new Uint8Array(),
         );
         const id = Number(lastInsertRowid);
         insertTerms.run(id, pathTerms, codeTerms(chunk.text).join(" "));
-        added.push([id, vector]);
+        if (vector) added.push([id, vector]);
       }
       const insertSymbol = this.#db.prepare(
         "INSERT INTO symbols (path, name, line, signature) VALUES (?, ?, ?, ?)",
@@ -311,7 +328,49 @@ export class IndexStore {
     return [...new Set(this.chunks(ids).map((chunk) => chunk.path))].slice(0, limit);
   }
 
+  /**
+   * Up to `limit` chunks stored without a vector, in id order, after the
+   * chunk `afterId`.
+   */
+  unembedded(afterId: number, limit: number): UnembeddedChunk[] {
+    return this.#db.prepare(
+      "SELECT id, path, text FROM chunks WHERE length(vector) = 0 AND id > ? ORDER BY id LIMIT ?",
+    ).all(afterId, limit) as unknown as UnembeddedChunk[];
+  }
+
+  /** How many chunks are stored without a vector. */
+  vectorsPending(): number {
+    return (this.#db.prepare("SELECT COUNT(*) AS n FROM chunks WHERE length(vector) = 0").get() as {
+      n: number;
+    }).n;
+  }
+
+  /** Those of `ids` whose chunks are stored without a vector. */
+  withoutVectors(ids: number[]): Set<number> {
+    if (ids.length === 0) return new Set();
+    const rows = this.#db.prepare(
+      `SELECT id FROM chunks WHERE length(vector) = 0 AND id IN (${ids.map(() => "?").join(",")})`,
+    ).all(...ids) as { id: number }[];
+    return new Set(rows.map((row) => row.id));
+  }
+
+  /**
+   * Stores the vector of a chunk `unembedded` returned, and adds it to the
+   * vector index; false, storing nothing, when the chunk is gone or no
+   * longer the same (its file was replaced or removed meanwhile: an id can be
+   * taken again by a new chunk) or has a vector already.
+   */
+  setVector(chunk: UnembeddedChunk, vector: Float32Array): boolean {
+    const { changes } = this.#db.prepare(
+      "UPDATE chunks SET vector = ? WHERE id = ? AND path = ? AND text = ? AND length(vector) = 0",
+    ).run(toBytes(vector), chunk.id, chunk.path, chunk.text);
+    if (Number(changes) !== 1) return false;
+    this.#updateVectors([], [[chunk.id, vector]]);
+    return true;
+  }
+
   #updateVectors(removed: number[], added: [number, Float32Array][]): void {
+    // A chunk not embedded yet is not in the vector index: removing its id does nothing.
     if (removed.length > 0) this.#vectors.remove(removed.map(BigInt));
     for (const [id, vector] of added) this.#vectors.add(BigInt(id), vector);
     this.#vectorsDirty ||= removed.length > 0 || added.length > 0;
@@ -377,7 +436,7 @@ export class IndexStore {
     return rows.map((row) => ({ id: row.id, score: -row.rank }));
   }
 
-  /** Chunks nearest the vector, by cosine similarity. */
+  /** Chunks nearest the vector, by cosine similarity; only chunks embedded so far. */
   vectorSearch(vector: Float32Array, limit: number): Hit[] {
     this.#reloadVectorsIfNewer();
     if (this.#vectors.size() === 0) return [];
@@ -403,6 +462,10 @@ export class IndexStore {
     await this.saveVectors();
     this.#db.close();
   }
+}
+
+function toBytes(vector: Float32Array): Uint8Array {
+  return new Uint8Array(vector.buffer, vector.byteOffset, vector.byteLength);
 }
 
 function toFloats(bytes: Uint8Array): Float32Array {

@@ -156,8 +156,13 @@ export class Retriever {
         ? this.#store.lexicalSearch(terms, CANDIDATES, imported)
         : this.#store.pathSearch(codeTerms(query.imports), CANDIDATES),
     ]);
-    // Found by one ranker alone was more often noise than help: the model is small.
-    const agreed = fused.filter((hit) => hit.score > SINGLE_RANKER_BEST);
+    // Found by one ranker alone was more often noise than help: the model is small. A chunk not
+    // embedded yet (indexing's phase 2 is behind) cannot be found by the vector ranker: another's
+    // hit is enough for it, so a file just saved or indexed is found at once.
+    const waiting = this.#store.withoutVectors(
+      fused.filter((hit) => hit.score <= SINGLE_RANKER_BEST).map((hit) => hit.id),
+    );
+    const agreed = fused.filter((hit) => hit.score > SINGLE_RANKER_BEST || waiting.has(hit.id));
     const scores = new Map(agreed.map((hit) => [hit.id, hit.score]));
     return this.#store.chunks(agreed.map((hit) => hit.id))
       .filter((chunk) => chunk.path !== options.excludePath)

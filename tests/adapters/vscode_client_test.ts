@@ -179,7 +179,14 @@ Deno.test("status bar words for each state", () => {
     status: {
       state,
       models: [{ role: "generator", name: "qwen", loaded: state === "ready" }],
-      index: { files, chunks: 100, pending, state: index, watching: "events" as const },
+      index: {
+        files,
+        chunks: 100,
+        pending,
+        vectorsPending: 0,
+        state: index,
+        watching: "events" as const,
+      },
       documents: { documents: 1, chars: 100 },
       connections: 1,
       limits: { ...loadConfig().limits, maxDocumentBytes: 1 << 20, maxIndexedFileBytes: 1 << 19 },
@@ -212,7 +219,14 @@ Deno.test("the status bar's detail says what the project learned, when the sidec
     status: {
       state: "ready",
       models: [{ role: "generator", name: "qwen", loaded: true }],
-      index: { files: 40, chunks: 100, pending: 0, state: "idle", watching: "events" },
+      index: {
+        files: 40,
+        chunks: 100,
+        pending: 0,
+        vectorsPending: 0,
+        state: "idle",
+        watching: "events",
+      },
       documents: { documents: 1, chars: 100 },
       connections: 1,
       limits: { ...loadConfig().limits, maxDocumentBytes: 1 << 20, maxIndexedFileBytes: 1 << 19 },

@@ -1,6 +1,7 @@
 /**
- * A killed indexer loses nothing: `main.ts index` is SIGKILLed mid-run and run
- * again; the index is then whole, with no file's chunks twice.
+ * A killed indexer loses nothing: `main.ts index` is SIGKILLed mid-run (while
+ * it embeds the chunks it stored) and run again; the index is then whole, with
+ * no file's chunks twice and every chunk embedded.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -20,7 +21,7 @@ async function generatedProject(files: number): Promise<string> {
   return root;
 }
 
-Deno.test("main.ts index resumes after being killed mid-write, with nothing corrupt", async () => {
+Deno.test("main.ts index resumes after being killed mid-embedding, with nothing corrupt", async () => {
   const root = await generatedProject(60);
   const cacheDir = await tempCacheDir();
   const args = await taskArgs("index");
@@ -31,9 +32,9 @@ Deno.test("main.ts index resumes after being killed mid-write, with nothing corr
     stdout: "null",
     stderr: "piped",
   }).spawn();
-  // Kill it once it reports 20%: some files are committed, others are not.
+  // Kill it once embedding reports 20%: every file is stored, some vectors are, others are not.
   const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  for (let text = ""; !/: [2-9]\d% /.test(text);) {
+  for (let text = ""; !/: [2-9]\d% \(\d+ chunks/.test(text);) {
     const { value, done } = await reader.read();
     if (done) throw new Error(`index ended before it could be killed: ${text}`);
     text += value;
@@ -46,8 +47,10 @@ Deno.test("main.ts index resumes after being killed mid-write, with nothing corr
   const stateDir = projectStateDir(cacheDir, root);
   const partial = await IndexStore.open(stateDir, 384);
   const committed = partial.counts().files;
+  const embedded = partial.counts().chunks - partial.vectorsPending();
   await partial.close();
-  assert.ok(committed > 0 && committed < 60, `killed midway: ${committed} files committed`);
+  assert.equal(committed, 60, "every file is stored before any chunk is embedded");
+  assert.ok(embedded > 0 && embedded < 60, `killed midway: ${embedded} chunks embedded`);
 
   const rerun = await new Deno.Command(Deno.execPath(), {
     args: [...args, root],
@@ -59,5 +62,7 @@ Deno.test("main.ts index resumes after being killed mid-write, with nothing corr
   assert.equal(store.counts().files, 60);
   assert.equal(store.counts().chunks, 60, "one chunk a file (both blocks are small), none twice");
   assert.equal(store.lexicalSearch(["helper_59"], 1).length, 1);
+  assert.equal(store.vectorsPending(), 0, "the rerun embeds what the killed one left");
+  assert.equal(store.vectorSearch(new Float32Array(384).fill(1 / Math.sqrt(384)), 100).length, 60);
   await store.close();
 });

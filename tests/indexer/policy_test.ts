@@ -90,6 +90,7 @@ Deno.test("Indexer never indexes a secret, and a save follows the walk's policy"
     store.paths().sort(),
     ["billing/invoice.py", "catalog/products.py", "web/session.ts"],
   );
+  await indexer.close();
   await store.close();
   assert.ok(!(await indexedTexts(stateDir)).includes(SECRET), "the secret is nowhere in the index");
 });
@@ -102,7 +103,9 @@ Deno.test("IndexStore keeps its folder 0700 and every file 0600, and repairs old
   await Deno.chmod(join(stateDir, "vectors.usearch.json"), 0o644);
   const root = await fixtureProject();
   const store = await IndexStore.open(stateDir, embedder.dimensions);
-  await new Indexer(root, store, embedder, { log }).indexAll();
+  const indexer = new Indexer(root, store, embedder, { log });
+  await indexer.indexAll();
+  await indexer.vectorsDone(); // The vector index is written once there are vectors.
   await store.close();
   const mode = async (path: string) => ((await Deno.stat(path)).mode ?? 0) & 0o777;
   assert.equal(await mode(stateDir), 0o700);
@@ -131,6 +134,7 @@ Deno.test("Projects: one process writes a project's index, another reads it and 
       files: 0,
       chunks: 0,
       pending: 0,
+      vectorsPending: 0,
       state: "idle",
       skipped: {},
       readOnly: true,

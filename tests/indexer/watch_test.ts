@@ -87,9 +87,13 @@ Deno.test("Indexer.watch() watches the folders the walk descends into, and nothi
 
 Deno.test("Indexer.watch() follows files written, added, renamed and deleted, and folders made, moved and removed", async () => {
   const root = await gitProject();
-  const { store, stateDir, indexer } = await watched(root);
+  const { store, stateDir, indexer, lines } = await watched(root);
   await indexer.idle();
   const skipped = indexer.progress().skipped;
+  // One walk, which counts the binary file once: the fixture was made just now, so the catch-up
+  // after the watch lists the root again, whose .git is no repository made meanwhile.
+  assert.equal(skipped.binary, 1, `catalog/blob.py counted once: ${JSON.stringify(skipped)}`);
+  assert.ok(!lines.some((line) => line.includes("again")), `one walk: ${lines.join("; ")}`);
   const has = (path: string) => store.paths().includes(path);
 
   await Deno.writeTextFile(
@@ -190,6 +194,44 @@ Deno.test("Indexer.watch() walks the whole project again when git's HEAD moves",
   assert.equal(lines.filter((line) => line.includes("walking")).length, walks);
   await indexer.close();
   await store.close();
+});
+
+Deno.test("Indexer.watch() counts a file left out once when a walk begins while the first is indexed", async () => {
+  const root = await gitProject();
+  // Binary, and the last file of the walk: the walk begun below reaches it last.
+  await Deno.writeFile(join(root, "web", "widget.py"), new Uint8Array([0x50, 0, 1, 2]));
+  const stateDir = await Deno.makeTempDir();
+  const store = await IndexStore.open(stateDir, embedder.dimensions);
+  const { log, lines } = keptLog();
+  // The first walk's files wait at the one before it until HEAD's move has begun another walk:
+  // the counts start again, and the first walk's web/widget.py is taken before the new walk
+  // queues it again. Counted for both walks, it was counted twice.
+  const walkedAgain = Promise.withResolvers<void>();
+  const indexer = new Indexer(root, store, embedder, {
+    log: {
+      ...log,
+      info: (message) => {
+        log.info(message);
+        if (/walking .* again/.test(message)) walkedAgain.resolve();
+      },
+    },
+    outline: async (path) => {
+      if (path === "web/session.ts") await walkedAgain.promise;
+      return undefined;
+    },
+    watch: { debounceMs: 50 },
+  });
+  try {
+    await indexer.watch();
+    await Deno.writeTextFile(join(root, ".git", "HEAD"), "ref: refs/heads/feature\n");
+    await until(() => lines.some((line) => /HEAD .* walking/.test(line)), "HEAD moved");
+    await indexer.idle();
+    assert.ok(store.paths().includes("web/session.ts"));
+    assert.deepEqual(indexer.progress().skipped, { ignored: 6, binary: 2 });
+  } finally {
+    await indexer.close();
+    await store.close();
+  }
 });
 
 Deno.test("Indexer.watch() rescans a project with more folders than the budget, with one warning", async () => {

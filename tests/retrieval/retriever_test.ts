@@ -5,9 +5,14 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { IndexStore, type RetrievalQuery, Retriever } from "../../engine/retrieval/mod.ts";
+import {
+  codeTerms,
+  IndexStore,
+  type RetrievalQuery,
+  Retriever,
+} from "../../engine/retrieval/mod.ts";
 import { fixtureProject } from "../_helpers/project.ts";
-import { indexed, loadIndexing } from "../_helpers/indexing.ts";
+import { heldEmbedder, indexed, loadIndexing } from "../_helpers/indexing.ts";
 
 const { embedder, syntax } = await loadIndexing();
 
@@ -38,6 +43,48 @@ Deno.test("Retriever finds the file that defines what the cursor uses", async ()
     imports: "from catalog import products",
   });
   assert.equal(imported.path, "catalog/products.py");
+  await store.close();
+});
+
+Deno.test("Retriever finds a file by its definitions and terms before its vectors, by meaning after", async () => {
+  const held = heldEmbedder(embedder);
+  const { retriever, store, indexer } = await indexed(await fixtureProject(), {
+    vectors: false,
+    indexEmbedder: held.embedder,
+  });
+  // Phase 1 is done, phase 2 waits: every file is stored, no chunk has a vector.
+  const before = indexer.progress();
+  assert.equal(before.state, "idle", "clients see the index ready");
+  assert.equal(before.files, 5);
+  assert.ok(before.vectorsPending > 0);
+  assert.equal(before.vectorsPending, before.chunks);
+  const code = "items = [LineItem(sku, 1, 40)]\ntotal = compute_invoice_total(";
+  const query = { code, linePrefix: "total = compute_invoice_total(", imports: "" };
+  const [definition] = retriever.definitions(query, "app.py");
+  assert.equal(definition.path, "billing/invoice.py");
+  assert.ok(definition.text.includes("def compute_invoice_total"));
+  const lexical = store.chunks(store.lexicalSearch(codeTerms(code), 3).map((hit) => hit.id));
+  assert.ok(
+    lexical.some((chunk) => chunk.text.includes("def compute_invoice_total")),
+    "lexical search finds it",
+  );
+  const semantic = "sort the goods from cheapest to most expensive";
+  const [vector] = await embedder.embed([semantic]);
+  assert.deepEqual(store.vectorSearch(vector, 5), [], "no vector yet");
+  const [found] = await retriever.search(query, { excludePath: "app.py", limit: 3 });
+  assert.equal(found.path, "billing/invoice.py", "search finds it without its vector");
+
+  held.release();
+  await indexer.vectorsDone();
+  const after = indexer.progress();
+  assert.equal(after.vectorsPending, 0);
+  assert.equal(store.vectorSearch(vector, 100).length, after.chunks, "every chunk has its vector");
+  const [meaning] = await retriever.search({ code: semantic, linePrefix: "", imports: "" }, {
+    excludePath: "",
+    limit: 3,
+  });
+  assert.equal(meaning.path, "catalog/products.py", "found by meaning");
+  await indexer.close();
   await store.close();
 });
 
