@@ -11,7 +11,9 @@
  *                                            the editor's answer at that cursor
  *   models list | pull [NAME... | --all] | verify [NAME...]
  *   index DIR                                the project index, with a progress bar
- *   learn status|reset DIR                   what the project's learning holds, or forget it
+ *   learn setup                              the trainer's Python environment (PyTorch + PEFT)
+ *   learn status|reset|train DIR             what the project's learning holds, forget it,
+ *                                            or train its adapter now
  *
  * @module
  */
@@ -34,7 +36,7 @@ const USAGE =
        ast-complete complete FILE:LINE:COL [--workspace DIR | --no-context] [--json] [--max-lines N] [--model NAME]
        ast-complete models list | pull [NAME... | --all] | verify [NAME...]
        ast-complete index DIR
-       ast-complete learn status|reset DIR`;
+       ast-complete learn setup | status|reset|train DIR`;
 
 /** How long a stop may take before the process exits anyway. */
 const STOP_GRACE_MS = 1500;
@@ -94,7 +96,7 @@ try {
       await index(config, log, rest);
       break;
     case "learn":
-      await learn(config, rest);
+      await learn(config, log, rest);
       break;
     default:
       throw new Error(`Unknown command: ${command}\n${USAGE}`);
@@ -431,21 +433,55 @@ async function index(config: Config, log: Logger, args: string[]): Promise<void>
 }
 
 /**
- * `learn status DIR` prints what the project's learning holds, as
- * `learning/status` answers; `learn reset DIR` erases it and prints what it
- * erased, as `learning/reset` does. Both read the project's state under the
- * cache, as the sidecar does, with or without a sidecar running.
+ * `learn setup` makes the trainer's Python environment (PyTorch + PEFT,
+ * pinned). `learn status DIR` prints what the project's learning holds, as
+ * `learning/status` answers; `learn reset DIR` erases it as `learning/reset`
+ * does; `learn train DIR` trains the project's adapter now, progress on
+ * stderr, and prints the outcome (the new adapter's manifest when one was
+ * trained). Status and train load the generator: the adapter belongs to it.
  */
-async function learn(config: Config, args: string[]): Promise<void> {
+async function learn(config: Config, log: Logger, args: string[]): Promise<void> {
   const [action, dir] = args;
-  if (action !== "status" && action !== "reset") {
-    throw new Error(`Expected learn status DIR or learn reset DIR\n${USAGE}`);
+  const { ProjectLearning, setUpPythonEnv } = await import("./engine/learning/mod.ts");
+  if (action === "setup") {
+    const python = await setUpPythonEnv(config.cacheDir, (line) => log.info(line));
+    console.log(python);
+    return;
   }
-  const { ProjectLearning } = await import("./engine/learning/mod.ts");
-  const learning = new ProjectLearning(projectStateDir(config.cacheDir, await projectArg(dir)), {
-    filter: config.learning.filter,
-    warn: (message) => console.error(message),
-  });
-  const result = action === "status" ? await learning.status() : await learning.reset();
-  console.log(JSON.stringify(result, null, 2));
+  if (action !== "status" && action !== "reset" && action !== "train") {
+    throw new Error(`Expected learn setup, or learn status|reset|train DIR\n${USAGE}`);
+  }
+  const root = await projectArg(dir);
+  const engine = await buildEngine(config, log, { allowedRoots: [root] });
+  try {
+    const adapter = engine.adapters(root);
+    if (action !== "reset") {
+      engine.models.start();
+      await engine.models.ready(new AbortController().signal, config.completion.readyWaitMs);
+    }
+    const learning = new ProjectLearning(projectStateDir(config.cacheDir, root), {
+      filter: config.learning.filter,
+      warn: (message) => log.warn(message),
+      adapter,
+    });
+    if (action === "train") {
+      if (!adapter) throw new Error("Adapters are off (AST_COMPLETE_ADAPTER=off)");
+      const progress = setInterval(() => {
+        const training = adapter.status().training;
+        if (training) {
+          log.info(`step ${training.step}/${training.steps}, ${training.etaSeconds ?? "?"} s left`);
+        }
+      }, 10_000);
+      try {
+        console.log(JSON.stringify(await adapter.train(), null, 2));
+      } finally {
+        clearInterval(progress);
+      }
+      return;
+    }
+    const result = action === "status" ? await learning.status() : await learning.reset();
+    console.log(JSON.stringify(result, null, 2));
+  } finally {
+    await engine.close();
+  }
 }

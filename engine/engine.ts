@@ -11,17 +11,30 @@ import { KNOWN_LANGUAGES, languageOf } from "./documents/mod.ts";
 import type { Engine } from "./session/mod.ts";
 import { Generator, loadLlama, ModelHost } from "./inference/mod.ts";
 import type { Logger } from "./log/mod.ts";
-import { MAX_FILE_BYTES, Projects } from "./indexer/mod.ts";
+import { looksBinary, MAX_FILE_BYTES, Projects, walkProject } from "./indexer/mod.ts";
+import {
+  AdapterTraining,
+  type BaseModel,
+  FeedbackLog,
+  joinOutcomes,
+  type ProjectFile,
+} from "./learning/mod.ts";
 import {
   chooseGenerator,
+  findModel,
   type GeneratorChoice,
   pulledIn,
+  readModelsLock,
+  type ResolvedModel,
   resolveEmbedderDir,
   resolveModel,
+  sha256File,
 } from "./models/mod.ts";
 import { Embedder } from "./retrieval/mod.ts";
 import { CompletionPipeline } from "./pipeline.ts";
 import type { ModelInfo } from "./protocol/mod.ts";
+import { join } from "node:path";
+import { projectStateDir } from "./config/mod.ts";
 
 /** The sidecar's name and version, as reported to clients. */
 export const SERVER_INFO = { name: "ast-complete", version: "0.1.0" } as const;
@@ -29,12 +42,13 @@ export const SERVER_INFO = { name: "ast-complete", version: "0.1.0" } as const;
 /**
  * A model host that chooses the generator (the one named, else by hardware:
  * see chooseGenerator), resolves it and loads it; `chosen` hears the choice
- * before the load. Loading starts only when `start()` is called.
+ * before the load, `resolved` the file. Loading starts only when `start()` is called.
  */
 function createModelHost(
   config: Config,
   log: Logger,
   chosen: (choice: GeneratorChoice) => void,
+  resolved: (model: ResolvedModel) => void,
 ): ModelHost {
   return new ModelHost(async (signal) => {
     // The binding the generator loads with tells whether a GPU is usable and how many cores count.
@@ -49,7 +63,9 @@ function createModelHost(
       });
       log.info(`Generator ${choice.name}: ${choice.reason}`);
       chosen(choice);
-      path = (await resolveModel(config.cacheDir, config.modelsLock, choice.name)).path;
+      const model = await resolveModel(config.cacheDir, config.modelsLock, choice.name);
+      resolved(model);
+      path = model.path;
     } catch (error) {
       await llama.dispose();
       throw error;
@@ -79,6 +95,79 @@ function createProjects(
   });
 }
 
+/** A project's indexable files and their text, for learning: what the index would read. */
+async function readProjectFiles(root: string): Promise<ProjectFile[]> {
+  const files: ProjectFile[] = [];
+  for await (const file of walkProject(root)) {
+    const bytes = await Deno.readFile(join(root, file.path)).catch(() => undefined);
+    if (!bytes || looksBinary(bytes)) continue;
+    files.push({ path: file.path, text: new TextDecoder().decode(bytes) });
+  }
+  return files;
+}
+
+/**
+ * The projects' adapters, one per project, training when its clients are
+ * idle; the base model is the generator once loaded, known by its sha256
+ * (its pin, or the hash of a file the user brings).
+ */
+function createAdapters(
+  config: Config,
+  log: Logger,
+  models: ModelHost,
+  model: () => ResolvedModel | undefined,
+): { get(root: string): AdapterTraining; close(): Promise<void> } {
+  const byRoot = new Map<string, AdapterTraining>();
+  let digest: { path: string; sha256: Promise<string> } | undefined;
+  const baseModel = async (): Promise<BaseModel | undefined> => {
+    const generator = models.generator, resolved = model();
+    if (!generator || !resolved) return undefined;
+    if (digest?.path !== resolved.path) {
+      digest = {
+        path: resolved.path,
+        sha256: resolved.name.endsWith(".gguf")
+          ? sha256File(resolved.path)
+          : readModelsLock(config.modelsLock).then((lock) => findModel(lock, resolved.name).sha256),
+      };
+    }
+    return {
+      name: resolved.name,
+      path: resolved.path,
+      sha256: await digest.sha256,
+      architecture: generator.architecture,
+    };
+  };
+  // The adapter to serve depends on the model: look again once it is loaded.
+  models.onChange(() => {
+    for (const training of byRoot.values()) {
+      training.refresh().catch((error) => log.warn(`Cannot read adapters: ${error.message}`));
+    }
+  });
+  return {
+    get(root) {
+      let training = byRoot.get(root);
+      if (!training) {
+        const stateDir = projectStateDir(config.cacheDir, root);
+        const { enabled: _, ...options } = config.learning.adapter;
+        training = new AdapterTraining({
+          cacheDir: config.cacheDir,
+          stateDir,
+          files: () => readProjectFiles(root),
+          outcomes: async () => joinOutcomes(await new FeedbackLog(stateDir).readEvents()),
+          baseModel,
+          log,
+        }, options);
+        byRoot.set(root, training);
+        training.refresh().catch((error) => log.warn(`Cannot read adapters: ${error.message}`));
+      }
+      return training;
+    },
+    async close() {
+      await Promise.all([...byRoot.values()].map((training) => training.close()));
+    },
+  };
+}
+
 /**
  * Builds the engine; the model starts loading when `models.start()` is
  * called, the workspace (if any) is indexed at once.
@@ -95,10 +184,12 @@ export function createEngine(
   const { workspace } = options;
   let choice: GeneratorChoice | undefined;
   const choiceListeners = new Set<() => void>();
+  let resolved: ResolvedModel | undefined;
   const models = createModelHost(config, log, (made) => {
     choice = made;
     for (const listener of choiceListeners) listener();
-  });
+  }, (model) => resolved = model);
+  const adapters = createAdapters(config, log, models, () => resolved);
   const syntax = SyntaxService.create();
   syntax.catch((error) => log.warn(`Tree-sitter unavailable: ${error.message}`));
   const pipeline = new CompletionPipeline(config, models, log, syntax);
@@ -127,6 +218,7 @@ export function createEngine(
     languages: KNOWN_LANGUAGES,
     allowedRoots: [...options.allowedRoots ?? [], ...workspace ? [workspace] : []],
     defaultWorkspace: workspace ?? Deno.cwd(),
+    adapters: (root) => config.learning.adapter.enabled ? adapters.get(root) : undefined,
     status: (root) => {
       const error = models.error ?? projects.error;
       return {
@@ -148,6 +240,7 @@ export function createEngine(
       projects.onChange(listener);
     },
     close: async () => {
+      await adapters.close();
       await projects.close();
       await models.dispose();
     },

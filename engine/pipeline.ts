@@ -14,7 +14,7 @@ import type { ContextSource, RetrievalQuery, ScoredChunk } from "./retrieval/mod
 import { type CacheKey, CompletionCache } from "./cache/mod.ts";
 import type { Config } from "./config/mod.ts";
 import type { Logger } from "./log/mod.ts";
-import { checkDocumentSize, offsetAt } from "./documents/mod.ts";
+import { checkDocumentSize, headWholeLines, offsetAt, tailWholeLines } from "./documents/mod.ts";
 import {
   completionMode,
   type CursorContext,
@@ -70,6 +70,8 @@ export interface CompletionInput {
    * some, which benchmarks compare against.
    */
   retrieval?: "selective" | "always";
+  /** The project's LoRA adapter (its GGUF), when it has one for the model in use. */
+  adapter?: string;
 }
 
 /**
@@ -197,6 +199,7 @@ export class CompletionPipeline {
           stopBelowLogprob,
           signal: abort,
           fresh: input.fresh,
+          adapter: input.adapter,
         });
       const retrieveStarted = performance.now();
       const retrieved = input.context
@@ -453,30 +456,4 @@ export function modelSuffix(linePrefix: string, lineSuffix: string, suffix: stri
   if (linePrefix.trim() !== "" || lineSuffix.trim() !== "") return suffix;
   const newline = suffix.indexOf("\n");
   return newline === -1 ? suffix : suffix.slice(newline + 1);
-}
-
-/**
- * At most the first `maxChars` of a text, ending at a line boundary when it is
- * cut, so the model never sees half a line as the end of the file.
- */
-function headWholeLines(text: string, maxChars: number): string {
-  if (text.length <= maxChars) return text;
-  const newline = text.lastIndexOf("\n", maxChars);
-  return newline <= 0 ? text.slice(0, maxChars) : text.slice(0, newline + 1);
-}
-
-/** How far a cut prompt window's start moves at once, in characters. */
-const WINDOW_STEP = 256;
-
-/**
- * At most the last `maxChars` of a text (at least `maxChars - WINDOW_STEP`),
- * starting at a line boundary when it is cut.
- */
-function tailWholeLines(text: string, maxChars: number): string {
-  if (text.length <= maxChars) return text;
-  // The start moves only in steps of WINDOW_STEP characters, so the keystrokes in between
-  // keep the prompt's beginning, and with it the model's evaluated tokens.
-  const start = Math.ceil((text.length - maxChars) / WINDOW_STEP) * WINDOW_STEP;
-  const newline = text.indexOf("\n", start - 1);
-  return newline === -1 ? text.slice(start) : text.slice(newline + 1);
 }

@@ -74,6 +74,8 @@ const args = [
   join(ROOT, "models.lock"),
   "--include",
   join(ROOT, "grammars"),
+  "--include", // the adapter trainer (Python) and its pinned requirements
+  join(ROOT, "engine", "learning", "trainer"),
   ...(await excludedBuilds()).flatMap((path) => ["--exclude", path]),
   "--output",
   output,

@@ -72,7 +72,36 @@ export interface Config {
      * (AST_COMPLETE_FILTER=off turns it off; it still learns from outcomes).
      */
     filter: boolean;
+    /** The project's LoRA adapter (engine/learning/adapter_training.ts). */
+    adapter: AdapterConfig;
   };
+}
+
+/** When and how a project's adapter is trained. */
+export interface AdapterConfig {
+  /** Whether adapters are trained and served (AST_COMPLETE_ADAPTER=off: neither). */
+  enabled: boolean;
+  /** Train after this long without a completion request (AST_COMPLETE_LEARN_IDLE_MS). */
+  idleMs: number;
+  /** Share of the project's files held out to evaluate a new adapter on. */
+  heldoutShare: number;
+  /** Most samples cut from one file. */
+  perFile: number;
+  /** Most training samples (a seeded choice when there are more). */
+  maxTrainSamples: number;
+  /** Most held-out samples a candidate is evaluated on. */
+  maxHeldoutSamples: number;
+  learningRate: number;
+  /** Samples per optimizer step. */
+  accumulate: number;
+  epochs: number;
+  /** Threads the trainer uses (it runs at the lowest priority and pauses for completions). */
+  threads: number;
+  /** LoRA rank. */
+  rank: number;
+  /** The prompt windows samples are cut to, as completions cut them. */
+  maxPrefixChars: number;
+  maxSuffixChars: number;
 }
 
 /** Bounds on client input; reported in `status` and documented with the protocol. */
@@ -161,7 +190,24 @@ export function loadConfig(overrides: ConfigOverrides = {}): Config {
       maxDocumentBytes: 1024 * 1024,
       readyWaitMs: 60_000,
     },
-    learning: { filter: env("FILTER") !== "off" },
+    learning: {
+      filter: env("FILTER") !== "off",
+      adapter: {
+        enabled: env("ADAPTER") !== "off",
+        idleMs: Number(env("LEARN_IDLE_MS") ?? 5 * 60_000),
+        heldoutShare: 0.2,
+        perFile: 2,
+        maxTrainSamples: 240,
+        maxHeldoutSamples: 60,
+        learningRate: 1e-3,
+        accumulate: 2,
+        epochs: 1,
+        threads: Number.isInteger(threads) && threads > 0 ? threads : cores,
+        rank: 8,
+        maxPrefixChars: 1500,
+        maxSuffixChars: 1000,
+      },
+    },
     limits: {
       // A 1 MB document whose every character JSON escapes as \uXXXX, with room to spare.
       maxFrameBytes: 8 * 1024 * 1024,

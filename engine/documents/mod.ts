@@ -9,6 +9,8 @@ import { fileURLToPath } from "node:url";
 import { ErrorCode, type Position } from "../protocol/mod.ts";
 import { EngineError } from "../protocol/errors.ts";
 
+export { headWholeLines, tailWholeLines } from "./windows.ts";
+
 /** One open buffer. */
 export interface Document {
   uri: string;

@@ -8,6 +8,7 @@ import {
   type Llama,
   LlamaChatSession,
   type LlamaContext,
+  type LlamaContextOptions,
   type LlamaContextSequence,
   LlamaLogLevel,
   type LlamaModel,
@@ -90,6 +91,8 @@ export interface GenerateRequest extends PromptInput {
   signal: AbortSignal;
   /** Evaluate the whole prompt again instead of reusing the evaluated prefix (the naive path). */
   fresh?: boolean;
+  /** A LoRA adapter (GGUF) to generate with; none means the base model alone. */
+  adapter?: string;
 }
 
 /** What came out of a generation. */
@@ -123,9 +126,17 @@ export class Generator {
   readonly format: PromptFormat;
   /** The model's own name, from its metadata. */
   readonly modelName: string;
+  /** Its architecture, from its metadata (e.g. "qwen2"). */
+  readonly architecture: string;
   #llama: Llama;
   #model: LlamaModel;
   #context: LlamaContext;
+  #contextOptions: LlamaContextOptions;
+  /** The LoRA adapter the context applies, if any. */
+  #adapter?: string;
+  /** Adapters llama.cpp would not load: requests for them get the base model. */
+  #refusedAdapters = new Set<string>();
+  #log: Logger;
   #slots: Slot[];
   #queue: Promise<unknown> = Promise.resolve();
   /** Aborted by dispose(): a generation in flight stops at its next batch or token. */
@@ -137,16 +148,18 @@ export class Generator {
     llama: Llama,
     model: LlamaModel,
     context: LlamaContext,
+    contextOptions: LlamaContextOptions,
+    log: Logger,
   ) {
+    this.#log = log;
     this.#llama = llama;
     this.#model = model;
     this.#context = context;
-    this.#slots = Array.from({ length: context.totalSequences }, () => ({
-      sequence: context.getSequence(),
-      usedAt: 0,
-    }));
+    this.#contextOptions = contextOptions;
+    this.#slots = slotsOf(context);
     const { prefix, suffix, middle } = model.tokens.infill;
     this.modelName = String(model.fileInfo.metadata.general?.name ?? "unknown");
+    this.architecture = String(model.fileInfo.metadata.general?.architecture ?? "unknown");
     const single = (text: string) => {
       const tokens = model.tokenize(text, true);
       return tokens.length === 1 ? tokens[0] : undefined;
@@ -177,14 +190,17 @@ export class Generator {
       await checkGgufFile(path, llama);
       options.signal?.throwIfAborted();
       const model = await llama.loadModel({ modelPath: path, loadSignal: options.signal });
-      const context = await model.createContext({
+      const contextOptions: LlamaContextOptions = {
         contextSize: Math.min(options.contextSize, model.trainContextSize),
         threads: options.threads,
         sequences: SLOTS,
         batchSize: EVAL_BATCH,
+      };
+      const context = await model.createContext({
+        ...contextOptions,
         createSignal: options.signal,
       });
-      return new Generator(llama, model, context);
+      return new Generator(llama, model, context, contextOptions, options.log);
     } catch (error) {
       await llama.dispose();
       if (error instanceof ModelMissingError) throw error;
@@ -208,6 +224,10 @@ export class Generator {
   async #generateNow(request: GenerateRequest): Promise<Generation> {
     if (request.signal.aborted) throw new CancelledError();
     const started = performance.now();
+    const adapter = request.adapter && !this.#refusedAdapters.has(request.adapter)
+      ? request.adapter
+      : undefined;
+    if (adapter !== this.#adapter) await this.#applyAdapter(adapter);
     const generated = this.#fimTokens
       ? await this.#infill(request, this.#fimTokens)
       : await this.#chat(request);
@@ -321,6 +341,30 @@ export class Generator {
     return this.#slots.reduce((oldest, slot) => slot.usedAt < oldest.usedAt ? slot : oldest);
   }
 
+  /**
+   * Makes the context apply `adapter` (or none). llama.cpp sets adapters on
+   * a context, so a new one replaces it (its evaluated prompts go with it);
+   * this runs in the queue, between generations. An adapter llama.cpp
+   * refuses (another architecture, other shapes, a damaged file) is logged
+   * and never tried again; the context in use goes on serving.
+   */
+  async #applyAdapter(adapter: string | undefined): Promise<void> {
+    const lora = adapter ? { lora: { adapters: [{ filePath: adapter }] } } : {};
+    let context: LlamaContext;
+    try {
+      context = await this.#model.createContext({ ...this.#contextOptions, ...lora });
+    } catch (error) {
+      if (!adapter) throw error;
+      this.#refusedAdapters.add(adapter);
+      this.#log.warn(`Adapter ${adapter} not loaded: ${(error as Error).message}`);
+      return;
+    }
+    await this.#context.dispose();
+    this.#context = context;
+    this.#slots = slotsOf(context);
+    this.#adapter = adapter;
+  }
+
   /** Counts a text's tokens, to fit the project context into its budget. */
   countTokens(text: string): number {
     return this.#model.tokenize(text).length;
@@ -335,6 +379,14 @@ export class Generator {
     await this.#model.dispose();
     await this.#llama.dispose();
   }
+}
+
+/** A slot for each sequence of the context, none used yet. */
+function slotsOf(context: LlamaContext): Slot[] {
+  return Array.from({ length: context.totalSequences }, () => ({
+    sequence: context.getSequence(),
+    usedAt: 0,
+  }));
 }
 
 /** How many tokens two token lists share from their start. */

@@ -1,7 +1,8 @@
 /**
  * Learning from the user: the event store (what was shown, what became of
- * it), the join a learner reads it through, and the learned show/hide filter,
- * composed per project in ProjectLearning.
+ * it), the join a learner reads it through, the learned show/hide filter,
+ * composed per project in ProjectLearning, and the project's LoRA adapter,
+ * trained when the editor is idle (AdapterTraining).
  *
  * @module
  */
@@ -30,3 +31,24 @@ export {
   SuggestionFilter,
 } from "./filter.ts";
 export { type Judged, ProjectLearning } from "./project_learning.ts";
+export {
+  adapterData,
+  fileSamples,
+  type FimSample,
+  isHeldOut,
+  type ProjectFile,
+} from "./adapter_data.ts";
+export {
+  type AdapterManifest,
+  AdapterStore,
+  keepDecision,
+  MIN_LOSS_GAIN,
+  type StoredAdapter,
+} from "./adapter_store.ts";
+export {
+  AdapterTraining,
+  type AdapterTrainingDeps,
+  type BaseModel,
+  type TrainingOutcome,
+} from "./adapter_training.ts";
+export { pythonEnv, setUpPythonEnv } from "./python_env.ts";

@@ -13,9 +13,13 @@ import type { Outcome, ShownEvent } from "./events.ts";
 import { FeedbackLog } from "./feedback_log.ts";
 import { type FilterDecision, filterFeatures, keptShare, type SuggestionFilter } from "./filter.ts";
 import { FilterStore } from "./filter_store.ts";
+import type { AdapterTraining } from "./adapter_training.ts";
 
-/** The adapter, which a later part of learning builds. */
-const ADAPTER_NOT_BUILT = { state: "absent", reason: "not built yet" } as const;
+/** The adapter's state where adapters are off. */
+const ADAPTERS_OFF = {
+  state: "off",
+  reason: "adapters are off (AST_COMPLETE_ADAPTER=off)",
+} as const;
 
 /** A suggestion judged by the filter: its decision, and the features to learn from later. */
 export interface Judged {
@@ -23,7 +27,7 @@ export interface Judged {
   features: number[];
 }
 
-/** One project's learning: its event log and its filter. */
+/** One project's learning: its event log, its filter and its adapter. */
 export class ProjectLearning {
   /** The project's events: what was shown, what became of it. */
   readonly log: FeedbackLog;
@@ -32,12 +36,19 @@ export class ProjectLearning {
   #warn: (message: string) => void;
   /** The filter once loaded, for the synchronous `status`. */
   #filter?: SuggestionFilter;
+  /** The project's adapter; absent where adapters are off. */
+  readonly adapter?: AdapterTraining;
 
   /**
    * @param options.filter Whether the filter may hide suggestions; off, it still learns.
+   * @param options.adapter The project's adapter, shared by its sessions.
    */
-  constructor(stateDir: string, options: { filter: boolean; warn: (message: string) => void }) {
+  constructor(
+    stateDir: string,
+    options: { filter: boolean; warn: (message: string) => void; adapter?: AdapterTraining },
+  ) {
     this.log = new FeedbackLog(stateDir);
+    this.adapter = options.adapter;
     this.#filters = new FilterStore(stateDir, options.warn);
     this.#filterOn = options.filter;
     this.#warn = options.warn;
@@ -76,7 +87,7 @@ export class ProjectLearning {
     return {
       ...await this.log.status(),
       filter: await this.filterStatus(),
-      adapter: ADAPTER_NOT_BUILT,
+      adapter: this.adapter ? (await this.adapter.refresh(), this.adapter.status()) : ADAPTERS_OFF,
     };
   }
 
@@ -95,13 +106,18 @@ export class ProjectLearning {
     };
   }
 
-  /** `learning/reset`: erases the events and what the filter learned. */
+  /** `learning/reset`: erases the events, what the filter learned and the adapters. */
   async reset(): Promise<LearningResetRequest.Result> {
     const erased = await this.log.reset();
-    const filter = await this.#filters.reset();
+    const removed = [
+      { name: "filter.json", ...await this.#filters.reset() },
+      { name: "adapters/", ...await (this.adapter?.reset() ?? { removed: false, bytes: 0 }) },
+    ].filter((part) => part.removed);
     await this.#loadedFilter();
-    return filter.removed
-      ? { ...erased, files: [...erased.files, "filter.json"], bytes: erased.bytes + filter.bytes }
-      : erased;
+    return {
+      ...erased,
+      files: [...erased.files, ...removed.map((part) => part.name)],
+      bytes: removed.reduce((sum, part) => sum + part.bytes, erased.bytes),
+    };
   }
 }

@@ -170,7 +170,11 @@ export namespace StatusRequest {
      * filter (see `learning/status`). Absent until the project's log has been
      * read, a moment after start; `filter` until the filter has been loaded.
      */
-    learning?: { events: LearningEventCounts; filter?: LearningFilterStatus };
+    learning?: {
+      events: LearningEventCounts;
+      filter?: LearningFilterStatus;
+      adapter?: LearningAdapterStatus;
+    };
   }
 }
 
@@ -324,13 +328,6 @@ export interface LearningEventCounts {
   ignored: number;
 }
 
-/** A part of learning that is not there: why. */
-export interface LearningPartAbsent {
-  state: "absent";
-  /** Why, e.g. "not built yet". */
-  reason: string;
-}
-
 /** The project's learned show/hide filter. */
 export interface LearningFilterStatus {
   /** "on": it hides suggestions unlikely to be kept; "off": it only learns (AST_COMPLETE_FILTER=off). */
@@ -342,6 +339,50 @@ export interface LearningFilterStatus {
   /** Its decisions in this process: suggestions let through and hidden. */
   shown: number;
   hidden: number;
+}
+
+/** One evaluation of a newly trained adapter against what it would replace. */
+export interface LearningAdapterEvaluation {
+  /** When it was evaluated (ISO 8601). */
+  at: string;
+  /** The candidate's version. */
+  version: number;
+  /** Whether it became the adapter in use. */
+  kept: boolean;
+  /** Why, e.g. "held-out loss 12.0% below the base model". */
+  reason: string;
+  /**
+   * Mean loss per token on lines held out from the project's own files: the
+   * base model's, the adapter it would replace (if any), and the candidate's.
+   */
+  heldoutLoss: { base: number; current?: number; candidate: number };
+}
+
+/** Training in progress: where it is and how long it should take. */
+export interface LearningAdapterTraining {
+  /** "running", or "paused" while completions are being served. */
+  state: "running" | "paused";
+  step: number;
+  steps: number;
+  /** Seconds left at the pace so far; absent before the first step. */
+  etaSeconds?: number;
+}
+
+/** The project's LoRA adapter (see `learning/train`). */
+export interface LearningAdapterStatus {
+  /**
+   * "ready": an adapter is loaded with completions; "none": none has been
+   * kept yet; "off": learning cannot train here (see `reason`).
+   */
+  state: "ready" | "none" | "off";
+  /** Why there is no adapter in use, or why training is off. */
+  reason?: string;
+  /** The adapter in use. */
+  version?: number;
+  /** Training now, if it is. */
+  training?: LearningAdapterTraining;
+  /** The last adapter evaluated, kept or discarded. */
+  lastEvaluation?: LearningAdapterEvaluation;
 }
 
 /** `learning/status`: what the client's project has recorded for learning. */
@@ -356,8 +397,8 @@ export namespace LearningStatusRequest {
     bytes: number;
     /** The learned show/hide filter. */
     filter: LearningFilterStatus;
-    /** The project's LoRA adapter: not built yet. */
-    adapter: LearningPartAbsent;
+    /** The project's LoRA adapter. */
+    adapter: LearningAdapterStatus;
   }
 }
 
@@ -373,6 +414,23 @@ export namespace LearningResetRequest {
     bytes: number;
     /** The events they held. */
     events: LearningEventCounts;
+  }
+}
+
+/**
+ * `learning/train`: trains the client's project's adapter now instead of
+ * waiting for the editor to be idle. It still pauses while completions are
+ * served. Answers at once; watch `learning/status`.
+ */
+export namespace LearningTrainRequest {
+  /** The method name. */
+  export const method = "learning/train";
+  /** Result of `learning/train`. */
+  export interface Result {
+    /** Whether training started (false: one was running already, or learning is off). */
+    started: boolean;
+    /** Why not, when it did not. */
+    reason?: string;
   }
 }
 

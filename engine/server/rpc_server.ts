@@ -22,6 +22,7 @@ import {
   InitializeRequest,
   LearningResetRequest,
   LearningStatusRequest,
+  LearningTrainRequest,
   ShutdownRequest,
   StatusChangedNotification,
   StatusRequest,
@@ -154,6 +155,10 @@ export class RpcServer {
       [LearningResetRequest.method]: (params) => {
         optionalParamsObject(params);
         return session.resetLearning();
+      },
+      [LearningTrainRequest.method]: (params) => {
+        optionalParamsObject(params);
+        return session.trainAdapter();
       },
       [IndexRebuildRequest.method]: (params) => {
         optionalParamsObject(params);

@@ -13,6 +13,7 @@ import {
   type InitializeRequest,
   type LearningResetRequest,
   type LearningStatusRequest,
+  type LearningTrainRequest,
   type Position,
   type StatusRequest,
 } from "../protocol/mod.ts";
@@ -70,6 +71,7 @@ export class ClientSession {
     const learning = new ProjectLearning(projectStateDir(config.cacheDir, this.#workspace), {
       filter: config.learning.filter,
       warn: (message) => log.warn(message),
+      adapter: this.#engine.adapters(this.#workspace),
     });
     learning.log.refresh().catch((error) =>
       log.warn(`Cannot count the feedback log: ${error.message}`)
@@ -113,17 +115,38 @@ export class ClientSession {
     const feedbackError = this.#learning.log.lastError?.message;
     const events = this.#learning.log.counts();
     const filter = this.#learning.filterStatusNow();
+    const adapter = this.#learning.adapter?.status();
     return {
       ...this.#engine.status(this.#workspace),
       documents: this.#documents.size(),
       ...(feedbackError ? { feedbackError } : {}),
-      ...(events ? { learning: { events, ...(filter ? { filter } : {}) } } : {}),
+      ...(events
+        ? { learning: { events, ...(filter ? { filter } : {}), ...(adapter ? { adapter } : {}) } }
+        : {}),
     };
   }
 
   /** `learning/status`: the project's learning events, read from disk now, and its filter. */
   learningStatus(): Promise<LearningStatusRequest.Result> {
     return this.#learning.status();
+  }
+
+  /**
+   * `learning/train`: trains the project's adapter now, in the background
+   * (it pauses for completions as idle training does); the outcome is
+   * logged and shows in `learning/status`.
+   */
+  trainAdapter(): LearningTrainRequest.Result {
+    const adapter = this.#learning.adapter;
+    if (!adapter) return { started: false, reason: "adapters are off (AST_COMPLETE_ADAPTER=off)" };
+    if (adapter.training) return { started: false, reason: "training is under way already" };
+    adapter.train().then(
+      (outcome) => {
+        if (!outcome.trained) this.#engine.log.info(`No adapter trained: ${outcome.reason}`);
+      },
+      (error) => this.#engine.log.warn(`Adapter training failed: ${error.message}`),
+    );
+    return { started: true };
   }
 
   /**
@@ -195,6 +218,8 @@ export class ClientSession {
 
   /** `complete`: a completion on the given text or the synced buffer. */
   async complete(raw: unknown, signal: AbortSignal): Promise<CompleteRequest.Result> {
+    // Training stops while the user is served, and waits for the editor to be idle again.
+    this.#learning.adapter?.activity();
     const input = this.#completionInput(paramsObject(raw));
     const { text, position, languageId, path } = input;
     const completion = await this.#engine.pipeline.complete(input, signal);
@@ -242,6 +267,7 @@ export class ClientSession {
    * made ahead, in the background, for the request that usually follows.
    */
   prefetch(raw: unknown): void {
+    this.#learning.adapter?.activity();
     this.#engine.pipeline.prefetch(this.#completionInput(paramsObject(raw)));
   }
 
@@ -279,6 +305,7 @@ export class ClientSession {
       maxLines: optionalCount(params, "maxLines"),
       maxTokens: optionalCount(params, "maxTokens"),
       ...(project ? { context: { source: project.contextSource, repoName: project.name } } : {}),
+      adapter: this.#learning.adapter?.adapterPath,
     };
   }
 

@@ -5,6 +5,7 @@
 import type { Config } from "../config/mod.ts";
 import type { ModelHost } from "../inference/mod.ts";
 import type { Projects } from "../indexer/mod.ts";
+import type { AdapterTraining } from "../learning/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { CompletionPipeline } from "../pipeline.ts";
 import type { StatusRequest } from "../protocol/mod.ts";
@@ -34,6 +35,11 @@ export interface Engine {
   allowedRoots: string[];
   /** Workspace of clients that never call `initialize`. */
   defaultWorkspace: string;
+  /**
+   * The LoRA adapter of the project at `workspace` (one per project, shared
+   * by its sessions); undefined when adapters are off (AST_COMPLETE_ADAPTER=off).
+   */
+  adapters(workspace: string): AdapterTraining | undefined;
   /** The engine's status for a client working in `workspace`. */
   status(workspace: string): EngineStatus;
   /** Calls `listener` whenever the status may have changed (models, indexing). */

@@ -65,6 +65,8 @@ async function sessionWith(answers: string[], filter?: { threshold: number; on: 
         }),
     },
     defaultWorkspace: workspace,
+    // Adapters off: these tests are about the log and the filter.
+    adapters: () => undefined,
     status: () => ({}),
   } as unknown as Engine;
   const log = new FeedbackLog(projectStateDir(config.cacheDir, workspace));
@@ -177,4 +179,17 @@ Deno.test("ClientSession hides what the filter judges unlikely to be kept, and s
   assert.equal(shown.items[0].text, "return a + b");
   assert.equal(shown.filtered, undefined);
   assert.equal((await off.session.learningStatus()).filter.state, "off");
+});
+
+Deno.test("ClientSession: with adapters off, learning/train says so and status says why", async () => {
+  const { session } = await sessionWith([]);
+  assert.deepEqual(session.trainAdapter(), {
+    started: false,
+    reason: "adapters are off (AST_COMPLETE_ADAPTER=off)",
+  });
+  const status = await session.learningStatus();
+  assert.deepEqual(status.adapter, {
+    state: "off",
+    reason: "adapters are off (AST_COMPLETE_ADAPTER=off)",
+  });
 });

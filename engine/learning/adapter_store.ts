@@ -1,0 +1,202 @@
+/**
+ * A project's LoRA adapters on disk, in its state folder: `adapters/vN/`
+ * holds adapter_model.safetensors (PEFT's), adapter.gguf (llama.cpp's) and
+ * manifest.json (the base model's sha256, the data, the steps, the metrics);
+ * `adapters/current.json` names the version in use, and `last.json` the last
+ * evaluation, kept or not. A pointer is written to a temporary file and
+ * renamed, so a kill leaves the previous one. An adapter is only ever handed
+ * out for the base model it was trained on.
+ */
+import { join } from "node:path";
+import { makePrivateDir } from "../config/mod.ts";
+import type { LearningAdapterEvaluation } from "../protocol/mod.ts";
+
+/** What a kept adapter was made from and how it measured. */
+export interface AdapterManifest {
+  version: number;
+  /** The model it was trained on; it is never loaded on another. */
+  baseModel: { name: string; sha256: string };
+  createdAt: string;
+  rank: number;
+  alpha: number;
+  steps: number;
+  learningRate: number;
+  data: {
+    trainFiles: number;
+    heldoutFiles: number;
+    trainSamples: number;
+    heldoutSamples: number;
+    accepted: number;
+  };
+  training: { seconds: number; tokens: number; tokensPerSecond: number; peakRssBytes: number };
+  /** Mean loss per target token on the held-out samples. */
+  heldoutLoss: { base: number; current?: number; candidate: number };
+  /** Size of adapter.gguf. */
+  bytes: number;
+}
+
+/** An adapter ready to load. */
+export interface StoredAdapter {
+  manifest: AdapterManifest;
+  /** Its adapter.gguf. */
+  gguf: string;
+  /** Its folder, which PEFT loads to compare a later candidate against it. */
+  dir: string;
+}
+
+/**
+ * A candidate must lower the held-out loss by this share of the loss it is
+ * measured against (the current adapter's, else the base model's) to be kept:
+ * a smaller change is within what reshuffling samples moves.
+ */
+export const MIN_LOSS_GAIN = 0.01;
+
+/** Whether to keep a candidate, and why, from its held-out losses. */
+export function keepDecision(loss: AdapterManifest["heldoutLoss"]): {
+  kept: boolean;
+  reason: string;
+} {
+  const [against, name] = loss.current !== undefined
+    ? [loss.current, "the current adapter"]
+    : [loss.base, "the base model"];
+  const gain = (against - loss.candidate) / against;
+  const percent = `${(gain * 100).toFixed(1)}%`;
+  return gain >= MIN_LOSS_GAIN
+    ? { kept: true, reason: `held-out loss ${percent} below ${name}` }
+    : {
+      kept: false,
+      reason: `held-out loss ${percent} below ${name}, under the ${
+        MIN_LOSS_GAIN * 100
+      }% needed: discarded`,
+    };
+}
+
+/** Reads and writes a project's adapters. */
+export class AdapterStore {
+  readonly dir: string;
+
+  constructor(stateDir: string) {
+    this.dir = join(stateDir, "adapters");
+  }
+
+  /** The adapter in use, whatever its base; undefined when none is (or its files are gone). */
+  async current(): Promise<StoredAdapter | undefined> {
+    const pointer = await this.#readJson<{ version: number }>("current.json");
+    if (!pointer || !Number.isInteger(pointer.version)) return undefined;
+    const dir = join(this.dir, `v${pointer.version}`);
+    try {
+      const manifest = JSON.parse(
+        await Deno.readTextFile(join(dir, "manifest.json")),
+      ) as AdapterManifest;
+      await Deno.stat(join(dir, "adapter.gguf"));
+      return { manifest, gguf: join(dir, "adapter.gguf"), dir };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * The adapter to load on the base model with this sha256, or why there is
+   * none: an adapter trained on another model is refused.
+   */
+  async forBase(sha256: string): Promise<StoredAdapter | { refused: string } | undefined> {
+    const current = await this.current();
+    if (!current) return undefined;
+    if (current.manifest.baseModel.sha256 !== sha256) {
+      return {
+        refused:
+          `adapter v${current.manifest.version} was trained on ${current.manifest.baseModel.name} (${
+            current.manifest.baseModel.sha256.slice(0, 12)
+          }), not the model in use (${sha256.slice(0, 12)})`,
+      };
+    }
+    return current;
+  }
+
+  /** The last evaluation, kept or discarded. */
+  lastEvaluation(): Promise<LearningAdapterEvaluation | undefined> {
+    return this.#readJson<LearningAdapterEvaluation>("last.json");
+  }
+
+  /** A fresh folder for the next version; the caller fills it and then keeps or discards it. */
+  async nextVersion(): Promise<{ version: number; dir: string }> {
+    await makePrivateDir(this.dir);
+    let highest = 0;
+    for await (const entry of Deno.readDir(this.dir)) {
+      const version = Number(entry.name.match(/^v(\d+)$/)?.[1]);
+      if (entry.isDirectory && version > highest) highest = version;
+    }
+    const version = highest + 1;
+    const dir = join(this.dir, `v${version}`);
+    await makePrivateDir(dir);
+    return { version, dir };
+  }
+
+  /**
+   * Records a candidate's evaluation, and either makes it current (and
+   * removes the version it replaces) or removes it.
+   */
+  async settle(
+    manifest: AdapterManifest,
+    decision: { kept: boolean; reason: string },
+  ): Promise<LearningAdapterEvaluation> {
+    const dir = join(this.dir, `v${manifest.version}`);
+    const evaluation: LearningAdapterEvaluation = {
+      at: new Date().toISOString(),
+      version: manifest.version,
+      kept: decision.kept,
+      reason: decision.reason,
+      heldoutLoss: manifest.heldoutLoss,
+    };
+    if (decision.kept) {
+      await Deno.writeTextFile(join(dir, "manifest.json"), JSON.stringify(manifest, null, 2), {
+        mode: 0o600,
+      });
+      const previous = await this.current();
+      await this.#writeJson("current.json", { version: manifest.version });
+      if (previous) await Deno.remove(previous.dir, { recursive: true });
+    } else {
+      await Deno.remove(dir, { recursive: true });
+    }
+    await this.#writeJson("last.json", evaluation);
+    return evaluation;
+  }
+
+  /** Removes every adapter and evaluation; returns what it removed. */
+  async reset(): Promise<{ removed: boolean; bytes: number }> {
+    let bytes = 0;
+    try {
+      for await (const entry of walkFiles(this.dir)) bytes += (await Deno.stat(entry)).size;
+      await Deno.remove(this.dir, { recursive: true });
+      return { removed: true, bytes };
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return { removed: false, bytes: 0 };
+      throw error;
+    }
+  }
+
+  async #readJson<T>(name: string): Promise<T | undefined> {
+    try {
+      return JSON.parse(await Deno.readTextFile(join(this.dir, name))) as T;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async #writeJson(name: string, value: unknown): Promise<void> {
+    await makePrivateDir(this.dir);
+    const path = join(this.dir, name);
+    const temporary = `${path}.${crypto.randomUUID()}.tmp`;
+    await Deno.writeTextFile(temporary, JSON.stringify(value), { mode: 0o600 });
+    await Deno.rename(temporary, path);
+  }
+}
+
+/** Every file under `dir`. */
+async function* walkFiles(dir: string): AsyncGenerator<string> {
+  for await (const entry of Deno.readDir(dir)) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory) yield* walkFiles(path);
+    else if (entry.isFile) yield path;
+  }
+}

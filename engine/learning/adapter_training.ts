@@ -1,0 +1,523 @@
+/**
+ * Training a project's LoRA adapter when the editor is idle: the samples
+ * (adapter_data.ts) go to train_lora.py (PyTorch + PEFT) in a child process
+ * at the lowest priority, one at a time per machine (a lock file in the
+ * cache). The process is stopped (SIGSTOP) the moment a completion request
+ * arrives and continued (SIGCONT) once the editor is idle again; a killed
+ * job resumes from its last checkpoint. The candidate is kept only if it
+ * lowers the held-out loss (adapter_store.ts).
+ */
+import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { type AdapterConfig, makePrivateDir } from "../config/mod.ts";
+import type { LearningAdapterStatus, LearningAdapterTraining } from "../protocol/mod.ts";
+import { adapterData, type FimSample, type ProjectFile } from "./adapter_data.ts";
+import {
+  type AdapterManifest,
+  AdapterStore,
+  keepDecision,
+  type StoredAdapter,
+} from "./adapter_store.ts";
+import type { Suggestion } from "./join.ts";
+import { pythonEnv, trainerScript } from "./python_env.ts";
+
+/** The model the adapter is trained on and served with. */
+export interface BaseModel {
+  name: string;
+  path: string;
+  sha256: string;
+  /** Its architecture (GGUF general.architecture); the converter writes qwen2 adapters. */
+  architecture: string;
+}
+
+/** How and when to train (config.learning.adapter). */
+export type AdapterTrainingOptions = Omit<AdapterConfig, "enabled">;
+
+/** What training needs from the rest of the engine. */
+export interface AdapterTrainingDeps {
+  cacheDir: string;
+  stateDir: string;
+  /** The project's indexable files (never secrets, never outside it). */
+  files: () => Promise<ProjectFile[]>;
+  /** The project's settled suggestions, to weight accepted text up. */
+  outcomes: () => Promise<Suggestion[]>;
+  /** The generator's model, once it is loaded. */
+  baseModel: () => Promise<BaseModel | undefined>;
+  log: { info(message: string): void; warn(message: string): void };
+}
+
+/** Fewer training samples than this are not worth an adapter. */
+const MIN_TRAIN_SAMPLES = 16;
+/** The adapter's modules: attention, as the design card's rank-8 adapter. */
+const TARGET_MODULES = ["q_proj", "k_proj", "v_proj", "o_proj"];
+/** The split and the sampling are the same on every run. */
+const SEED = 1;
+/** Accepted completions since the last training that make it worth training again. */
+const RETRAIN_AFTER_ACCEPTED = 25;
+/** Lines of the trainer's stderr kept to explain a failure. */
+const STDERR_LINES = 20;
+
+/** What the trainer reports on stdout, one JSON object per line. */
+type TrainerEvent =
+  | { event: "loading" }
+  | { event: "progress"; step: number; steps: number; loss?: number; elapsedS: number }
+  | { event: "evaluated"; loss: AdapterManifest["heldoutLoss"] }
+  | {
+    event: "done";
+    trainSeconds: number;
+    tokens: number;
+    tokensPerSecond: number;
+    peakRssBytes: number;
+    loss: AdapterManifest["heldoutLoss"];
+  };
+
+/** One run of the trainer: a child process that can be paused, resumed and stopped. */
+class TrainerProcess {
+  #child: Deno.ChildProcess;
+  #paused = false;
+  #runningMs = 0;
+  #since = performance.now();
+  progress: { step: number; steps: number } = { step: 0, steps: 0 };
+  done?: Extract<TrainerEvent, { event: "done" }>;
+  readonly finished: Promise<void>;
+
+  constructor(python: string, jobPath: string, onEvent: (event: TrainerEvent) => void) {
+    const child = new Deno.Command(python, {
+      args: [trainerScript(), jobPath],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      env: { PYTHONUNBUFFERED: "1", TOKENIZERS_PARALLELISM: "false", HF_HUB_OFFLINE: "1" },
+    }).spawn();
+    this.#child = child;
+    const stderr = readLines(child.stderr, () => {});
+    const events = readLines(child.stdout, (line) => {
+      if (!line.startsWith("{")) return;
+      let event: TrainerEvent;
+      try {
+        event = JSON.parse(line);
+      } catch {
+        return; // The trainer's own log lines are not ours to read.
+      }
+      if (event.event === "progress") this.progress = { step: event.step, steps: event.steps };
+      if (event.event === "done") this.done = event;
+      onEvent(event);
+    });
+    this.finished = (async () => {
+      const [status, errors] = await Promise.all([child.status, stderr, events]);
+      if (!status.success) {
+        const why = status.signal ? `stopped by ${status.signal}` : `exit code ${status.code}`;
+        throw new Error(`The trainer failed (${why}):\n${errors.slice(-STDERR_LINES).join("\n")}`);
+      }
+    })();
+  }
+
+  get pid(): number {
+    return this.#child.pid;
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /** Stops the process where it is (it keeps its memory, loses nothing). */
+  pause(): void {
+    if (this.#paused) return;
+    this.#signal("SIGSTOP");
+    this.#runningMs += performance.now() - this.#since;
+    this.#paused = true;
+  }
+
+  resume(): void {
+    if (!this.#paused) return;
+    this.#signal("SIGCONT");
+    this.#since = performance.now();
+    this.#paused = false;
+  }
+
+  /** Ends the process; its last checkpoint stays for the next run. */
+  stop(): void {
+    this.#signal("SIGCONT");
+    this.#signal("SIGTERM");
+  }
+
+  /** Seconds left at the pace of the steps so far. */
+  etaSeconds(): number | undefined {
+    const { step, steps } = this.progress;
+    if (step === 0) return undefined;
+    const running = this.#runningMs + (this.#paused ? 0 : performance.now() - this.#since);
+    return Math.round(running / step * (steps - step) / 1000);
+  }
+
+  #signal(signal: Deno.Signal): void {
+    try {
+      this.#child.kill(signal);
+    } catch {
+      // Already exited: nothing to signal.
+    }
+  }
+}
+
+/** Reads a stream line by line; returns the lines (the last STDERR_LINES kept). */
+async function readLines(
+  stream: ReadableStream<Uint8Array>,
+  onLine: (line: string) => void,
+): Promise<string[]> {
+  const kept: string[] = [];
+  let pending = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    const lines = (pending + chunk).split("\n");
+    pending = lines.pop()!;
+    for (const line of lines) {
+      onLine(line);
+      kept.push(line);
+      if (kept.length > STDERR_LINES) kept.shift();
+    }
+  }
+  if (pending) onLine(pending), kept.push(pending);
+  return kept;
+}
+
+/** A seeded choice of at most `count` samples. */
+function pick(samples: FimSample[], count: number): FimSample[] {
+  if (samples.length <= count) return samples;
+  const rank = (sample: FimSample) =>
+    createHash("sha256").update(`${SEED}:${sample.prefix.slice(-200)}${sample.middle}`).digest()
+      .readUInt32BE(0);
+  return samples.map((sample) => ({ sample, rank: rank(sample) }))
+    .sort((a, b) => a.rank - b.rank).slice(0, count).map(({ sample }) => sample);
+}
+
+/** What an adapter was trained from, to tell when there is enough new. */
+interface Material {
+  /** A short hash of each file's text, by path. */
+  files: Record<string, string>;
+  accepted: number;
+}
+
+/** The outcome of one training run. */
+export type TrainingOutcome =
+  | { trained: true; manifest: AdapterManifest; kept: boolean; reason: string }
+  | { trained: false; reason: string };
+
+/** A project's adapter: the one in use, and training the next when idle. */
+export class AdapterTraining {
+  readonly store: AdapterStore;
+  #deps: AdapterTrainingDeps;
+  #options: AdapterTrainingOptions;
+  #process?: TrainerProcess;
+  #running?: Promise<TrainingOutcome>;
+  #idleTimer?: ReturnType<typeof setTimeout>;
+  /** The adapter to serve, as last looked up (see refresh). */
+  #loadable?: StoredAdapter;
+  #status: LearningAdapterStatus = { state: "none", reason: "not looked up yet" };
+  #closed = false;
+
+  constructor(deps: AdapterTrainingDeps, options: AdapterTrainingOptions) {
+    this.#deps = deps;
+    this.#options = options;
+    this.store = new AdapterStore(deps.stateDir);
+  }
+
+  /** The adapter.gguf completions should load, as last looked up. */
+  get adapterPath(): string | undefined {
+    return this.#loadable?.gguf;
+  }
+
+  /** The adapter's state as last looked up, with training progress now. */
+  status(): LearningAdapterStatus {
+    const process = this.#process;
+    if (!process) return this.#status;
+    const training: LearningAdapterTraining = {
+      state: process.paused ? "paused" : "running",
+      ...process.progress,
+      ...(process.etaSeconds() !== undefined ? { etaSeconds: process.etaSeconds() } : {}),
+    };
+    return { ...this.#status, training };
+  }
+
+  /** Looks up the adapter to serve and why; call when the model or the store changed. */
+  async refresh(): Promise<LearningAdapterStatus> {
+    const [python, base, lastEvaluation] = await Promise.all([
+      pythonEnv(this.#deps.cacheDir),
+      this.#deps.baseModel(),
+      this.store.lastEvaluation(),
+    ]);
+    const last = lastEvaluation ? { lastEvaluation } : {};
+    const found = base ? await this.store.forBase(base.sha256) : undefined;
+    this.#loadable = found && "manifest" in found ? found : undefined;
+    if (this.#loadable) {
+      this.#status = { state: "ready", version: this.#loadable.manifest.version, ...last };
+    } else if (python.state === "absent") {
+      this.#status = { state: "off", reason: python.reason, ...last };
+    } else if (base && base.architecture !== "qwen2") {
+      this.#status = {
+        state: "off",
+        reason: `adapters are trained for qwen2 models; ${base.name} is ${base.architecture}`,
+        ...last,
+      };
+    } else {
+      const reason = found && "refused" in found
+        ? found.refused
+        : base
+        ? "no adapter kept yet"
+        : "the model is not loaded yet";
+      this.#status = { state: "none", reason, ...last };
+    }
+    return this.#status;
+  }
+
+  /**
+   * A completion request arrived: training stops where it is, and the idle
+   * wait starts again.
+   */
+  activity(): void {
+    this.#process?.pause();
+    clearTimeout(this.#idleTimer);
+    if (this.#closed) return;
+    const timer = setTimeout(() => this.#onIdle(), this.#options.idleMs);
+    Deno.unrefTimer(timer);
+    this.#idleTimer = timer;
+  }
+
+  #onIdle(): void {
+    if (this.#process) {
+      this.#process.resume();
+      return;
+    }
+    this.#needsTraining().then((why) => {
+      if (why && !this.#closed && !this.#running) {
+        this.#deps.log.info(`Training the project's adapter: ${why}`);
+        this.train().catch(() => {});
+      }
+    }).catch((error) => this.#deps.log.warn(`Cannot plan training: ${error.message}`));
+  }
+
+  /**
+   * Why to train now, when it is worth it: no adapter tried yet on this base
+   * model, or enough new since the last try (a tenth of the files changed, or
+   * {@link RETRAIN_AFTER_ACCEPTED} more accepted completions).
+   */
+  async #needsTraining(): Promise<string | undefined> {
+    const status = await this.refresh();
+    const base = await this.#deps.baseModel();
+    if (status.state === "off" || !base) return undefined;
+    const tried = await this.#readTried();
+    if (!tried || tried.base !== base.sha256) {
+      return status.state === "ready" ? undefined : status.reason;
+    }
+    const now = await this.#materialDigest();
+    const changed = Object.keys({ ...now.files, ...tried.files })
+      .filter((path) => now.files[path] !== tried.files[path]).length;
+    if (changed >= Math.max(1, Object.keys(now.files).length / 10)) {
+      return `${changed} files changed since the last training`;
+    }
+    if (now.accepted - tried.accepted >= RETRAIN_AFTER_ACCEPTED) {
+      return `${now.accepted - tried.accepted} more accepted completions since the last training`;
+    }
+    return undefined;
+  }
+
+  /** What the project's material was: a short hash per file, and the accepted completions. */
+  async #materialDigest(): Promise<Material> {
+    const files: Record<string, string> = {};
+    for (const file of await this.#deps.files()) {
+      files[file.path] = createHash("sha256").update(file.text).digest("hex").slice(0, 8);
+    }
+    const accepted = (await this.#deps.outcomes())
+      .filter(({ outcome }) => outcome === "accepted" || outcome === "partial").length;
+    return { files, accepted };
+  }
+
+  async #readTried(): Promise<(Material & { base: string }) | undefined> {
+    try {
+      return JSON.parse(await Deno.readTextFile(join(this.store.dir, "tried.json")));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Trains now (waiting for another project's training on this machine to
+   * finish first), then keeps or discards the candidate. Pauses with
+   * `activity()` as idle training does. One run at a time per project.
+   *
+   * @param overrides Options for this run only (a bench's or a test's).
+   */
+  train(overrides: Partial<AdapterTrainingOptions> = {}): Promise<TrainingOutcome> {
+    if (!this.#running) {
+      this.#running = this.#train({ ...this.#options, ...overrides })
+        .finally(() => this.#running = undefined);
+    }
+    return this.#running;
+  }
+
+  /** Whether training is under way (or waiting for the machine). */
+  get training(): boolean {
+    return this.#running !== undefined;
+  }
+
+  async #train(runOptions: AdapterTrainingOptions): Promise<TrainingOutcome> {
+    const [python, base] = await Promise.all([
+      pythonEnv(this.#deps.cacheDir),
+      this.#deps.baseModel(),
+    ]);
+    if (python.state === "absent") return { trained: false, reason: python.reason };
+    if (!base) return { trained: false, reason: "the model is not loaded yet" };
+    if (base.architecture !== "qwen2") {
+      return { trained: false, reason: `no adapter for ${base.architecture} models` };
+    }
+    const options = { ...runOptions, seed: SEED };
+    const data = adapterData(await this.#deps.files(), await this.#deps.outcomes(), options);
+    const train = pick(data.train, options.maxTrainSamples);
+    const heldout = pick(data.heldout, options.maxHeldoutSamples);
+    if (train.length < MIN_TRAIN_SAMPLES || heldout.length === 0) {
+      return {
+        trained: false,
+        reason:
+          `too little to learn from: ${train.length} training and ${heldout.length} held-out samples`,
+      };
+    }
+    const lockDir = join(this.#deps.cacheDir, "python");
+    await makePrivateDir(lockDir);
+    using lock = await Deno.open(join(lockDir, "train.lock"), {
+      create: true,
+      write: true,
+      mode: 0o600,
+    });
+    await lock.lock(true);
+    const current = await this.store.forBase(base.sha256);
+    const { version, dir } = await this.store.nextVersion();
+    const jobDir = join(this.store.dir, "job");
+    await makePrivateDir(join(jobDir, "checkpoints"));
+    const steps = Math.max(
+      1,
+      Math.ceil(train.reduce((sum, sample) => sum + sample.weight, 0) / options.accumulate) *
+        options.epochs,
+    );
+    const job = {
+      baseModel: base.path,
+      train: join(jobDir, "train.jsonl"),
+      heldout: join(jobDir, "heldout.jsonl"),
+      out: dir,
+      checkpoints: join(jobDir, "checkpoints"),
+      threads: options.threads,
+      seed: SEED,
+      rank: options.rank,
+      alpha: options.rank * 2,
+      targetModules: TARGET_MODULES,
+      steps,
+      accumulate: options.accumulate,
+      learningRate: options.learningRate,
+      checkpointEvery: Math.max(5, Math.ceil(steps / 10)),
+      ...(current && "dir" in current ? { current: current.dir } : {}),
+    };
+    await this.#prepareJob(jobDir, job, train, heldout, base);
+    const started = Date.now();
+    this.#deps.log.info(
+      `Training adapter v${version}: ${train.length} samples, ${steps} steps, ${heldout.length} held out`,
+    );
+    const process = new TrainerProcess(python.python, join(jobDir, "job.json"), () => {});
+    this.#process = process;
+    try {
+      await process.finished;
+    } catch (error) {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      this.#deps.log.warn((error as Error).message);
+      return { trained: false, reason: (error as Error).message };
+    } finally {
+      this.#process = undefined;
+    }
+    const done = process.done;
+    if (!done) return { trained: false, reason: "the trainer ended without its results" };
+    const manifest: AdapterManifest = {
+      version,
+      baseModel: { name: base.name, sha256: base.sha256 },
+      createdAt: new Date(started).toISOString(),
+      rank: job.rank,
+      alpha: job.alpha,
+      steps,
+      learningRate: job.learningRate,
+      data: {
+        trainFiles: data.trainFiles,
+        heldoutFiles: data.heldoutFiles,
+        trainSamples: train.length,
+        heldoutSamples: heldout.length,
+        accepted: data.accepted,
+      },
+      training: {
+        seconds: done.trainSeconds,
+        tokens: done.tokens,
+        tokensPerSecond: done.tokensPerSecond,
+        peakRssBytes: done.peakRssBytes,
+      },
+      heldoutLoss: done.loss,
+      bytes: (await Deno.stat(join(dir, "adapter.gguf"))).size,
+    };
+    await Deno.remove(join(dir, "README.md")).catch(() => {});
+    const decision = keepDecision(done.loss);
+    await this.store.settle(manifest, decision);
+    await Deno.writeTextFile(
+      join(this.store.dir, "tried.json"),
+      JSON.stringify({ base: base.sha256, ...await this.#materialDigest() }),
+      { mode: 0o600 },
+    );
+    await Deno.remove(jobDir, { recursive: true });
+    this.#deps.log.info(
+      `Adapter v${version} ${decision.kept ? "kept" : "discarded"}: ${decision.reason}`,
+    );
+    await this.refresh();
+    return { trained: true, manifest, ...decision };
+  }
+
+  /**
+   * Writes the job's files; checkpoints of an earlier run stay only if it
+   * trained on exactly this job (a killed run resumes, a changed one starts over).
+   */
+  async #prepareJob(
+    jobDir: string,
+    job: Record<string, unknown>,
+    train: FimSample[],
+    heldout: FimSample[],
+    base: BaseModel,
+  ): Promise<void> {
+    const lines = (samples: FimSample[]) => samples.map((s) => JSON.stringify(s)).join("\n") + "\n";
+    const trainText = lines(train);
+    const fingerprint = createHash("sha256")
+      .update(JSON.stringify({ ...job, out: undefined, current: undefined }))
+      .update(base.sha256).update(trainText).digest("hex");
+    const previous = await Deno.readTextFile(join(jobDir, "fingerprint")).catch(() => "");
+    if (previous !== fingerprint) {
+      await Deno.remove(join(jobDir, "checkpoints"), { recursive: true });
+      await makePrivateDir(join(jobDir, "checkpoints"));
+    }
+    const write = (name: string, text: string) =>
+      Deno.writeTextFile(join(jobDir, name), text, { mode: 0o600 });
+    await write("train.jsonl", trainText);
+    await write("heldout.jsonl", lines(heldout));
+    await write("job.json", JSON.stringify(job));
+    await write("fingerprint", fingerprint);
+  }
+
+  /** Stops the idle wait and any training (its checkpoint stays). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#idleTimer);
+    this.#process?.stop();
+    await this.#running?.catch(() => {});
+  }
+
+  /** Removes every adapter and the job in progress. */
+  async reset(): Promise<{ removed: boolean; bytes: number }> {
+    this.#process?.stop();
+    await this.#running?.catch(() => {});
+    const removed = await this.store.reset();
+    await this.refresh();
+    return removed;
+  }
+
+  /** The trainer process, for tests that watch it pause. */
+  get processId(): number | undefined {
+    return this.#process?.pid;
+  }
+}

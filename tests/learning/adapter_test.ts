@@ -1,0 +1,264 @@
+/**
+ * The project's LoRA adapter end to end, on the real default model and the
+ * real trainer (PyTorch + PEFT in the environment `deno task learn setup`
+ * makes): samples cut from a project, a short training run that pauses when
+ * a completion arrives and resumes when idle, the GGUF adapter loaded through
+ * node-llama-cpp changing what the model writes, a worse candidate discarded,
+ * and an adapter refused on another base model.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { loadConfig, projectStateDir } from "../../engine/config/mod.ts";
+import { createEngine } from "../../engine/engine.ts";
+import {
+  adapterData,
+  type AdapterManifest,
+  AdapterStore,
+  fileSamples,
+  isHeldOut,
+  keepDecision,
+  type ProjectFile,
+  type ShownEvent,
+  type Suggestion,
+} from "../../engine/learning/mod.ts";
+import { createLogger } from "../../engine/log/mod.ts";
+
+const log = createLogger("test", "error");
+const windows = { maxPrefixChars: 1500, maxSuffixChars: 1000 };
+const sampling = { seed: 1, heldoutShare: 0.2, perFile: 3, ...windows };
+
+/** A project with a house style no model knows: every handler returns through `zorb_emit`. */
+function zorbProject(files: number): ProjectFile[] {
+  return Array.from({ length: files }, (_, index) => ({
+    path: `handlers/handler_${index}.py`,
+    text: [
+      `from zorb import zorb_emit`,
+      ``,
+      ``,
+      `def handle_${index}(request):`,
+      `    payload = request.body.get("item_${index}")`,
+      `    return zorb_emit(payload, channel="quux-${index % 5}", retries=3)`,
+      ``,
+      ``,
+      `def describe_${index}(request):`,
+      `    summary = request.body.get("summary_${index}")`,
+      `    return zorb_emit(summary, channel="quux-${(index + 1) % 5}", retries=3)`,
+      ``,
+    ].join("\n"),
+  }));
+}
+
+Deno.test("adapterData: held-out files only evaluate, accepted text trains weighted, rejected never", () => {
+  const files = zorbProject(30);
+  const shown = (path: string, text: string) => ({ path, text, prefix: "x = ", suffix: "\n" });
+  const heldOutPath = files.find((file) => isHeldOut(file.path, sampling))!.path;
+  const trainPath = files.find((file) => !isHeldOut(file.path, sampling))!.path;
+  const outcomes = [
+    { shown: shown(trainPath, "accepted_text()"), outcome: "accepted" },
+    { shown: shown(trainPath, "partly_kept(x)"), outcome: "partial", acceptedText: "partly" },
+    { shown: shown(trainPath, "rejected_text()"), outcome: "rejected" },
+    { shown: shown(heldOutPath, "held_out_accepted()"), outcome: "accepted" },
+  ] as unknown as Suggestion<ShownEvent>[];
+  const data = adapterData(files, outcomes, sampling);
+  assert.ok(data.heldoutFiles > 0 && data.trainFiles > data.heldoutFiles, JSON.stringify(data));
+  assert.equal(data.trainFiles + data.heldoutFiles, 30);
+  // Every held-out sample's line comes from a held-out file, and none of those train.
+  const heldOutFiles = files.filter((file) => isHeldOut(file.path, sampling));
+  const heldOutSamples = heldOutFiles.flatMap((file) => fileSamples(file, sampling));
+  assert.deepEqual(data.heldout, heldOutSamples);
+  const whole = (sample: { prefix: string; middle: string; suffix: string }) =>
+    sample.prefix + sample.middle + sample.suffix;
+  for (const sample of heldOutSamples) {
+    assert.ok(!data.train.some((train) => whole(train) === whole(sample)));
+  }
+  const targets = data.train.filter((sample) => sample.weight > 1).map((sample) => sample.middle);
+  assert.deepEqual(targets, ["accepted_text()", "partly"]);
+  assert.equal(data.accepted, 2);
+  // A sample is the rest of a line from a point in its first half, the file around it the prompt.
+  for (const sample of data.train.filter((sample) => sample.weight === 1)) {
+    assert.ok(!sample.middle.includes("\n") && sample.middle.trim() !== "");
+    assert.ok(sample.suffix.startsWith("\n"), JSON.stringify(sample.suffix));
+    const line = sample.prefix.slice(sample.prefix.lastIndexOf("\n") + 1) + sample.middle;
+    assert.ok(files.some((file) => file.text.split("\n").includes(line)), line);
+  }
+});
+
+/** A manifest as the trainer would leave it, with the given held-out losses. */
+function manifest(
+  version: number,
+  heldoutLoss: AdapterManifest["heldoutLoss"],
+  sha256 = "a".repeat(64),
+): AdapterManifest {
+  return {
+    version,
+    baseModel: { name: "base", sha256 },
+    createdAt: new Date().toISOString(),
+    rank: 8,
+    alpha: 16,
+    steps: 1,
+    learningRate: 1e-3,
+    data: { trainFiles: 1, heldoutFiles: 1, trainSamples: 1, heldoutSamples: 1, accepted: 0 },
+    training: { seconds: 1, tokens: 1, tokensPerSecond: 1, peakRssBytes: 1 },
+    heldoutLoss,
+    bytes: 1,
+  };
+}
+
+Deno.test("AdapterStore keeps a better candidate, discards a worse one, refuses another base", async () => {
+  const stateDir = await Deno.makeTempDir();
+  try {
+    const store = new AdapterStore(stateDir);
+    assert.equal(await store.current(), undefined);
+    const first = await store.nextVersion();
+    await Deno.writeTextFile(join(first.dir, "adapter.gguf"), "stand-in");
+    const better = manifest(first.version, { base: 2, candidate: 1.5 });
+    assert.equal(keepDecision(better.heldoutLoss).kept, true);
+    await store.settle(better, keepDecision(better.heldoutLoss));
+    assert.equal((await store.current())?.manifest.version, 1);
+
+    const second = await store.nextVersion();
+    assert.equal(second.version, 2);
+    await Deno.writeTextFile(join(second.dir, "adapter.gguf"), "stand-in");
+    // Better than the base model, worse than the adapter it would replace.
+    const worse = manifest(second.version, { base: 2, current: 1.5, candidate: 1.6 });
+    const decision = keepDecision(worse.heldoutLoss);
+    assert.equal(decision.kept, false);
+    assert.match(decision.reason, /current adapter.*discarded/);
+    const evaluation = await store.settle(worse, decision);
+    assert.equal(evaluation.kept, false);
+    assert.equal((await store.current())?.manifest.version, 1);
+    await assert.rejects(Deno.stat(second.dir), Deno.errors.NotFound);
+    assert.deepEqual((await store.lastEvaluation())?.heldoutLoss, worse.heldoutLoss);
+
+    const ours = await store.forBase("a".repeat(64));
+    assert.ok(ours && "manifest" in ours && ours.manifest.version === 1);
+    const other = await store.forBase("b".repeat(64));
+    assert.ok(other && "refused" in other, JSON.stringify(other));
+    assert.match(other.refused, /trained on base/);
+    assert.equal((await store.reset()).removed, true);
+    assert.equal(await store.current(), undefined);
+  } finally {
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});
+
+/** The state letter of a process (R running, S sleeping, T stopped), as ps reports it. */
+async function processState(pid: number): Promise<string> {
+  const { stdout } = await new Deno.Command("ps", { args: ["-o", "stat=", "-p", String(pid)] })
+    .output();
+  return new TextDecoder().decode(stdout).trim()[0];
+}
+
+async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+Deno.test({
+  name:
+    "a LoRA adapter trained on the project pauses for completions, loads and changes the output",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const root = await Deno.realPath(await Deno.makeTempDir());
+    for (const file of zorbProject(40)) {
+      await Deno.mkdir(join(root, "handlers"), { recursive: true });
+      await Deno.writeTextFile(join(root, file.path), file.text);
+    }
+    const base = loadConfig();
+    const config = {
+      ...base,
+      learning: {
+        ...base.learning,
+        adapter: {
+          ...base.learning.adapter,
+          idleMs: 1500,
+          perFile: 2,
+          maxTrainSamples: 24,
+          maxHeldoutSamples: 6,
+          accumulate: 1,
+        },
+      },
+    };
+    const engine = createEngine(config, log, { allowedRoots: [root] });
+    const training = engine.adapters(root)!;
+    try {
+      engine.models.start();
+      const generator = await engine.models.ready(new AbortController().signal, 60_000);
+      const trained = training.train();
+      // A completion request arrives mid-training: the trainer stops where it is.
+      const stepAtPause = await waitFor(
+        "the first training step",
+        () =>
+          (training.status().training?.step ?? 0) >= 1
+            ? training.status().training!.step
+            : undefined,
+        240_000,
+      );
+      training.activity();
+      const pid = training.processId!;
+      assert.equal(training.status().training?.state, "paused");
+      assert.equal(await processState(pid), "T");
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      assert.ok(training.status().training!.step <= stepAtPause + 1);
+      // Idle again for idleMs: it goes on, and finishes.
+      const outcome = await trained;
+      assert.ok(outcome.trained, JSON.stringify(outcome));
+      assert.equal(outcome.kept, true, outcome.reason);
+      const { heldoutLoss } = outcome.manifest;
+      assert.ok(heldoutLoss.candidate < heldoutLoss.base, JSON.stringify(heldoutLoss));
+      const status = await training.refresh();
+      assert.equal(status.state, "ready");
+      assert.equal(status.version, outcome.manifest.version);
+
+      const stored = (await training.store.current())!;
+      for (const name of ["adapter.gguf", "adapter_model.safetensors", "manifest.json"]) {
+        const { mode } = await Deno.stat(join(stored.dir, name));
+        assert.equal(mode! & 0o077, 0, `${name} is private`);
+      }
+
+      // Through node-llama-cpp, the adapter changes what the model writes on a held-out file.
+      const heldOut = zorbProject(40).find((file) => isHeldOut(file.path, sampling))!;
+      const cut = heldOut.text.indexOf("return ") + "return ".length;
+      const request = {
+        prefix: heldOut.text.slice(0, cut),
+        suffix: heldOut.text.slice(heldOut.text.indexOf("\n", cut)),
+        path: heldOut.path,
+        languageId: "python",
+        multiline: false,
+        context: [],
+        repoName: "",
+        maxTokens: 16,
+        shouldStop: (text: string) => text.includes("\n"),
+        signal: new AbortController().signal,
+      };
+      const without = await generator.generate(request);
+      const withAdapter = await generator.generate({ ...request, adapter: training.adapterPath });
+      assert.notEqual(withAdapter.text, without.text);
+      assert.match(withAdapter.text, /^zorb_emit\(/, withAdapter.text);
+
+      // A candidate that learns nothing is worse than the adapter in use: not kept.
+      const again = await training.train({ learningRate: 1e-9 });
+      assert.ok(again.trained, JSON.stringify(again));
+      assert.equal(again.kept, false, again.reason);
+      assert.ok(again.manifest.heldoutLoss.current! < again.manifest.heldoutLoss.candidate);
+      assert.equal((await training.store.current())!.manifest.version, outcome.manifest.version);
+      assert.equal((await training.store.lastEvaluation())!.kept, false);
+
+      // On another base model, the adapter is refused.
+      const refused = await training.store.forBase("0".repeat(64));
+      assert.ok(refused && "refused" in refused);
+    } finally {
+      await engine.close();
+      await Deno.remove(projectStateDir(config.cacheDir, root), { recursive: true }).catch(
+        () => {},
+      );
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
