@@ -38,6 +38,11 @@
  *            keystrokes saved on held-out files with the learned filter and without it,
  *            after the filter learned from a session on the train files; `--samples N`
  *            lines per part, `--fit-prior` fits the shipped prior (scripts/bench/learning.ts)
+ *   adapter  the learning bench's part b: a project's LoRA adapter trained as the engine
+ *            trains it when idle, then lines of the files it held out completed with and
+ *            without it, side by side: exact match, edit similarity, latency, training time,
+ *            tokens/s, peak RSS, adapter size; `--project NAME`, `--samples N` lines,
+ *            `--train-samples N` (scripts/bench/adapter.ts)
  *   cold     the first suggestion at a fresh place in the largest files of a pinned project:
  *            asked at once (cold), after document/prefetch and a pause of `--pause` ms, and
  *            after the pause and one key, side by side (scripts/bench/cold.ts)
@@ -56,6 +61,7 @@ import { humanevalFim } from "./bench/humaneval.ts";
 import { generators } from "./bench/generators.ts";
 import { learning } from "./bench/learning.ts";
 import { cold } from "./bench/cold.ts";
+import { adapterSuite } from "./bench/adapter.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const log = createLogger("bench", "warn");
@@ -71,6 +77,7 @@ const { values: flags, positionals } = parseArgs({
     set: { type: "string", multiple: true },
     "fit-prior": { type: "boolean", default: false },
     pause: { type: "string", default: "1000" },
+    "train-samples": { type: "string" },
   },
 });
 const SUITES: Record<string, () => Promise<Record<string, unknown>>> = {
@@ -89,6 +96,13 @@ const SUITES: Record<string, () => Promise<Record<string, unknown>>> = {
       projects: flags.project ?? [],
       samples: Number(flags.samples),
       pauseMs: Number(flags.pause),
+      log,
+    }),
+  adapter: () =>
+    adapterSuite({
+      projects: flags.project ?? [],
+      samples: Number(flags.samples),
+      ...(flags["train-samples"] ? { maxTrainSamples: Number(flags["train-samples"]) } : {}),
       log,
     }),
   learning: () =>

@@ -197,7 +197,7 @@ export function loadConfig(overrides: ConfigOverrides = {}): Config {
         idleMs: Number(env("LEARN_IDLE_MS") ?? 5 * 60_000),
         heldoutShare: 0.2,
         perFile: 2,
-        maxTrainSamples: 240,
+        maxTrainSamples: 160,
         maxHeldoutSamples: 60,
         learningRate: 1e-3,
         accumulate: 2,

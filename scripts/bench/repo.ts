@@ -27,7 +27,7 @@ import type { Completion } from "../../engine/pipeline.ts";
 import { createEngine } from "../../engine/engine.ts";
 import type { Engine } from "../../engine/session/mod.ts";
 import { fetchProject, projectsNamed } from "./projects.ts";
-import { seeded, stats } from "./stats.ts";
+import { editSimilarity, seeded, stats } from "./stats.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 export const DEFAULT_PROJECT = join(
@@ -333,21 +333,6 @@ export function emptyOrTrivial(text: string, sample: RepoSample): boolean {
     format: "fim",
   };
   return dropTrivial(text, cursor) === "";
-}
-
-function editSimilarity(a: string, b: string): number {
-  if (a === b) return 1;
-  const row = Array.from({ length: b.length + 1 }, (_, index) => index);
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const above = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diagonal = above;
-    }
-  }
-  return 1 - row[b.length] / Math.max(a.length, b.length);
 }
 
 /** What the suite measures: a pinned project, or a directory. */

@@ -22,3 +22,19 @@ export function seeded(seed: number): () => number {
     return state / 2 ** 32;
   };
 }
+
+/** 1 less the edit distance over the longer length: 1 for equal texts, 0 for nothing shared. */
+export function editSimilarity(a: string, b: string): number {
+  if (a === b) return 1;
+  const row = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return 1 - row[b.length] / Math.max(a.length, b.length);
+}

@@ -15,7 +15,7 @@ import {
   type ShownEvent,
 } from "../../engine/learning/mod.ts";
 import { createLogger } from "../../engine/log/mod.ts";
-import type { Completion } from "../../engine/pipeline.ts";
+import type { Completion, CompletionInput } from "../../engine/pipeline.ts";
 import { ErrorCode } from "../../engine/protocol/mod.ts";
 import { EngineError } from "../../engine/protocol/errors.ts";
 import { ClientSession, type Engine } from "../../engine/session/mod.ts";
@@ -28,7 +28,11 @@ const POSITION = { line: 1, character: 4 };
  * A session on a fresh workspace and cache, whose pipeline answers `answers`
  * in turn; `filter`, when given, is the project's saved filter state.
  */
-async function sessionWith(answers: string[], filter?: { threshold: number; on: boolean }) {
+async function sessionWith(
+  answers: string[],
+  filter?: { threshold: number; on: boolean },
+  adapter?: unknown,
+) {
   const root = await Deno.makeTempDir({ prefix: "ast-complete-session-" });
   const workspace = join(root, "project");
   const config = loadConfig({ cacheDir: join(root, "cache") });
@@ -42,13 +46,15 @@ async function sessionWith(answers: string[], filter?: { threshold: number; on: 
     );
     config.learning.filter = filter.on;
   }
+  const inputs: CompletionInput[] = [];
   const engine = {
     config,
     log: createLogger("test", "error"),
     projects: { get: () => undefined },
     pipeline: {
-      complete: (): Promise<Completion> =>
-        Promise.resolve({
+      complete: (input: CompletionInput): Promise<Completion> => {
+        inputs.push(input);
+        return Promise.resolve({
           text: answers.shift() ?? "",
           timings: {
             astMs: 1,
@@ -62,15 +68,16 @@ async function sessionWith(answers: string[], filter?: { threshold: number; on: 
             cached: false,
           },
           context: [{ path: "util.py", startLine: 1, endLine: 3, score: 0.5, kind: "similar" }],
-        }),
+        });
+      },
     },
     defaultWorkspace: workspace,
-    // Adapters off: these tests are about the log and the filter.
-    adapters: () => undefined,
+    // Adapters off unless a test brings one: most are about the log and the filter.
+    adapters: () => adapter,
     status: () => ({}),
   } as unknown as Engine;
   const log = new FeedbackLog(projectStateDir(config.cacheDir, workspace));
-  return { session: new ClientSession(engine), log, workspace };
+  return { session: new ClientSession(engine), log, workspace, inputs };
 }
 
 Deno.test("ClientSession records a shown event per suggestion and joins the outcome", async () => {
@@ -192,4 +199,21 @@ Deno.test("ClientSession: with adapters off, learning/train says so and status s
     state: "off",
     reason: "adapters are off (AST_COMPLETE_ADAPTER=off)",
   });
+});
+
+Deno.test("ClientSession: a completion pauses the adapter's training and is made with its adapter", async () => {
+  const calls: string[] = [];
+  const adapter = {
+    activity: () => calls.push("activity"),
+    get adapterPath() {
+      calls.push("adapterPath");
+      return "/state/adapters/v2/adapter.gguf";
+    },
+  };
+  const { session, workspace, inputs } = await sessionWith(["return a + b"], undefined, adapter);
+  const uri = `file://${workspace}/src/add.py`;
+  await session.complete({ uri, text: TEXT, position: POSITION }, new AbortController().signal);
+  // Training stops before the request is served, and the request names the adapter.
+  assert.deepEqual(calls, ["activity", "adapterPath"]);
+  assert.equal(inputs[0].adapter, "/state/adapters/v2/adapter.gguf");
 });
