@@ -118,13 +118,20 @@ export class AdapterStore {
     return this.#readJson<LearningAdapterEvaluation>("last.json");
   }
 
-  /** A fresh folder for the next version; the caller fills it and then keeps or discards it. */
+  /**
+   * A fresh folder for the next version; the caller fills it and then keeps
+   * or discards it. A version left unsettled by a killed run is removed.
+   */
   async nextVersion(): Promise<{ version: number; dir: string }> {
     await makePrivateDir(this.dir);
-    let highest = 0;
+    const current = (await this.current())?.manifest.version;
+    // Numbers are never reused: the last evaluation names a discarded one.
+    let highest = Math.max(current ?? 0, (await this.lastEvaluation())?.version ?? 0);
     for await (const entry of Deno.readDir(this.dir)) {
       const version = Number(entry.name.match(/^v(\d+)$/)?.[1]);
-      if (entry.isDirectory && version > highest) highest = version;
+      if (!entry.isDirectory || !version || version === current) continue;
+      await Deno.remove(join(this.dir, entry.name), { recursive: true });
+      highest = Math.max(highest, version);
     }
     const version = highest + 1;
     const dir = join(this.dir, `v${version}`);

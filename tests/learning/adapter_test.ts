@@ -116,8 +116,12 @@ Deno.test("AdapterStore keeps a better candidate, discards a worse one, refuses 
     await store.settle(better, keepDecision(better.heldoutLoss));
     assert.equal((await store.current())?.manifest.version, 1);
 
+    // A version a killed run left unsettled is removed; numbers are not reused.
+    const stray = await store.nextVersion();
+    assert.equal(stray.version, 2);
     const second = await store.nextVersion();
-    assert.equal(second.version, 2);
+    assert.equal(second.version, 3);
+    await assert.rejects(Deno.stat(stray.dir), Deno.errors.NotFound);
     await Deno.writeTextFile(join(second.dir, "adapter.gguf"), "stand-in");
     // Better than the base model, worse than the adapter it would replace.
     const worse = manifest(second.version, { base: 2, current: 1.5, candidate: 1.6 });
@@ -132,6 +136,7 @@ Deno.test("AdapterStore keeps a better candidate, discards a worse one, refuses 
 
     const ours = await store.forBase("a".repeat(64));
     assert.ok(ours && "manifest" in ours && ours.manifest.version === 1);
+    assert.equal((await store.nextVersion()).version, 4);
     const other = await store.forBase("b".repeat(64));
     assert.ok(other && "refused" in other, JSON.stringify(other));
     assert.match(other.refused, /trained on base/);
