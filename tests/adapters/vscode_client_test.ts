@@ -18,9 +18,11 @@ import {
   startSidecar,
 } from "../../adapters/vscode/src/launch.ts";
 import {
+  adapterLine,
   forgottenMessage,
   learningLine,
   statusView,
+  trainMessage,
 } from "../../adapters/vscode/src/status_view.ts";
 import { SidecarSupervisor, type SupervisorState } from "../../adapters/vscode/src/supervisor.ts";
 import { tempCacheDir } from "../_helpers/sidecar.ts";
@@ -251,6 +253,86 @@ Deno.test("the status bar's detail says what the project learned, when the sidec
   assert.equal(absent, "ast-complete: ready (generator qwen); 40 files indexed, 0 pending.");
   // Turned off: the detail says so and nothing else.
   assert.doesNotMatch(statusView(running({ events }), false, undefined).detail, /Learning/);
+  // The adapter's line follows the filter's, which stays as it was.
+  const adapter = { state: "ready" as const, version: 3 };
+  const both = statusView(running({ events, filter, adapter }), true, "file too large").detail;
+  assert.ok(both.includes(`\n${line}\nAdapter: v3 in use.\nLast suggestion`), both);
+  assert.doesNotMatch(statusView(running({ events, adapter }), false, undefined).detail, /Adapter/);
+});
+
+Deno.test("the status bar's detail says what the project's adapter is doing", () => {
+  assert.equal(adapterLine({ state: "ready", version: 3 }), "Adapter: v3 in use.");
+  assert.equal(
+    adapterLine({
+      state: "none",
+      reason: "no adapter kept yet",
+      training: { state: "paused", step: 12, steps: 80, etaSeconds: 290 },
+    }),
+    "Adapter: training 12/80 (paused), ~5 min left.",
+  );
+  assert.equal(
+    adapterLine({
+      state: "ready",
+      version: 3,
+      training: { state: "running", step: 0, steps: 80 },
+    }),
+    "Adapter: v3 in use; training 0/80.",
+  );
+  assert.equal(
+    adapterLine({
+      state: "none",
+      training: { state: "running", step: 79, steps: 80, etaSeconds: 20 },
+    }),
+    "Adapter: training 79/80, under a minute left.",
+  );
+  assert.equal(
+    adapterLine({
+      state: "none",
+      training: { state: "running", step: 1, steps: 80, etaSeconds: 5_000 },
+    }),
+    "Adapter: training 1/80, ~1 h 23 min left.",
+  );
+  assert.equal(
+    adapterLine({ state: "none", reason: "no adapter kept yet" }),
+    "Adapter: none yet (no adapter kept yet).",
+  );
+  const setup = "the trainer's Python environment is not set up: run `deno task learn setup`";
+  assert.equal(adapterLine({ state: "off", reason: setup }), `Adapter: off (${setup}).`);
+  const evaluation = {
+    at: "2025-01-01T00:00:00.000Z",
+    version: 4,
+    heldoutLoss: { base: 2, current: 1.8, candidate: 1.79 },
+  };
+  assert.equal(
+    adapterLine({
+      state: "ready",
+      version: 3,
+      lastEvaluation: {
+        ...evaluation,
+        kept: false,
+        reason: "held-out loss 0.6% below the current adapter, under the 1% needed: discarded",
+      },
+    }),
+    "Adapter: v3 in use; last candidate (v4) discarded: held-out loss 0.6% below the current " +
+      "adapter, under the 1% needed.",
+  );
+  // A kept candidate is the adapter in use: nothing more to say.
+  assert.equal(
+    adapterLine({
+      state: "ready",
+      version: 4,
+      lastEvaluation: { ...evaluation, kept: true, reason: "held-out loss 10.5% below the base" },
+    }),
+    "Adapter: v4 in use.",
+  );
+});
+
+Deno.test("training on request says whether it started, or why not", () => {
+  assert.match(trainMessage({ started: true }), /^Training this project's adapter\./);
+  assert.equal(
+    trainMessage({ started: false, reason: "training is under way already" }),
+    "Not training: training is under way already.",
+  );
 });
 
 Deno.test("forgetting says what was erased", () => {

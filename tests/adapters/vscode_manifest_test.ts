@@ -76,4 +76,8 @@ Deno.test("the manifest declares each command the extension registers, and no ot
     (entry: { command: string }) => entry.command === "astComplete.forgetLearning",
   );
   assert.equal(forget.title, "ast-complete: Forget What Was Learned in This Project");
+  const train = manifest.contributes.commands.find(
+    (entry: { command: string }) => entry.command === "astComplete.trainAdapter",
+  );
+  assert.equal(train?.title, "ast-complete: Train This Project's Adapter Now");
 });

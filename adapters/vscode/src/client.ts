@@ -19,6 +19,7 @@ import {
   IndexRebuildRequest,
   InitializeRequest,
   LearningResetRequest,
+  LearningTrainRequest,
   ShutdownRequest,
   StatusChangedNotification,
   StatusRequest,
@@ -119,6 +120,11 @@ export class SidecarClient {
   /** Erases what the project has recorded for learning; answers with what was erased. */
   learningReset(): Promise<LearningResetRequest.Result> {
     return this.connection.sendRequest(LearningResetRequest.method, {});
+  }
+
+  /** Starts training the project's adapter now; answers at once whether it started. */
+  learningTrain(): Promise<LearningTrainRequest.Result> {
+    return this.connection.sendRequest(LearningTrainRequest.method, {});
   }
 
   /** Asks the sidecar to exit; resolves when it answered or after `timeoutMs`. */

@@ -5,13 +5,13 @@
  */
 import * as vscode from "vscode";
 import type { FeedbackRequest } from "../../../engine/protocol/mod.ts";
-import { failureReason } from "./client.ts";
+import { failureReason, type SidecarClient } from "./client.ts";
 import { FeedbackTracker } from "./feedback.ts";
 import { sidecarCommand } from "./launch.ts";
 import { Prefetcher, type PrefetchTarget } from "./prefetch.ts";
 import { ACCEPTED_COMMAND, settingsRefusal, SidecarInlineProvider, synced } from "./provider.ts";
 import { readSettings, type Settings } from "./settings.ts";
-import { forgottenMessage, statusView } from "./status_view.ts";
+import { forgottenMessage, statusView, trainMessage } from "./status_view.ts";
 import { SidecarSupervisor, type SupervisorState } from "./supervisor.ts";
 
 let supervisor: SidecarSupervisor | undefined;
@@ -106,6 +106,15 @@ export function activate(context: vscode.ExtensionContext): void {
   });
   supervisor = running;
 
+  // Asks the sidecar for its status now, for what it does not push.
+  const refreshStatus = async (client: SidecarClient) => {
+    const status = await client.status().catch(() => undefined);
+    if (status && running.client === client && state.phase === "running") {
+      state = { phase: "running", status };
+      render();
+    }
+  };
+
   const sendFeedback = (messages: FeedbackRequest.Params[]) => {
     for (const message of messages) {
       running.client?.feedback(message).catch((error) =>
@@ -177,11 +186,25 @@ export function activate(context: vscode.ExtensionContext): void {
         return void vscode.window.showErrorMessage(`ast-complete: could not forget: ${reason}`);
       }
       // The sidecar pushes no status for this; ask, so that the tooltip's counts are current.
-      const status = await client.status().catch(() => undefined);
-      if (status && running.client === client && state.phase === "running") {
-        state = { phase: "running", status };
-        render();
+      await refreshStatus(client);
+    }),
+    vscode.commands.registerCommand("astComplete.trainAdapter", async () => {
+      const client = running.client;
+      if (!client) {
+        return void vscode.window.showWarningMessage("ast-complete: the sidecar is not running");
       }
+      try {
+        const result = await client.learningTrain();
+        output.appendLine(
+          result.started ? "Adapter training started" : `Adapter not trained: ${result.reason}`,
+        );
+        vscode.window.showInformationMessage(`ast-complete: ${trainMessage(result)}`);
+      } catch (error) {
+        const reason = failureReason(error);
+        return void vscode.window.showErrorMessage(`ast-complete: could not train: ${reason}`);
+      }
+      // So that the tooltip shows the training from now on.
+      await refreshStatus(client);
     }),
     vscode.commands.registerCommand("astComplete.showStatus", async () => {
       const view = statusView(state, settings().enable, lastReason);

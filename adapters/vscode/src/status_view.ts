@@ -1,5 +1,10 @@
 /** What the status bar says for each state of the sidecar. */
-import type { LearningResetRequest, StatusRequest } from "../../../engine/protocol/mod.ts";
+import type {
+  LearningAdapterStatus,
+  LearningResetRequest,
+  LearningTrainRequest,
+  StatusRequest,
+} from "../../../engine/protocol/mod.ts";
 import type { SupervisorState } from "./supervisor.ts";
 
 /** The status bar's text (with codicons), its accessible label and the detail shown on click. */
@@ -15,8 +20,9 @@ export function statusView(
   lastReason: string | undefined,
 ): StatusView {
   const why = lastReason ? `\nLast suggestion not shown: ${lastReason}.` : "";
-  const learned = enabled && state.phase === "running" && state.status.learning
-    ? `\n${learningLine(state.status.learning)}`
+  const learning = enabled && state.phase === "running" ? state.status.learning : undefined;
+  const learned = learning
+    ? `\n${learningLine(learning)}${learning.adapter ? `\n${adapterLine(learning.adapter)}` : ""}`
     : "";
   const view = (icon: string, words: string, detail: string): StatusView => ({
     text: `$(${icon}) ast-complete${words === "ready" ? "" : `: ${words}`}`,
@@ -76,6 +82,49 @@ export function learningLine(learning: NonNullable<StatusRequest.Result["learnin
   const below = Math.round(filter.threshold * 100);
   return `Learning: ${events}; filter on: ${filter.hidden} hidden of ${judged} judged ` +
     `(hides below ${below}%), ${outcomes}.`;
+}
+
+/**
+ * The project's adapter, in one line, e.g. "Adapter: v3 in use.", "Adapter:
+ * training 12/80 (paused), ~5 min left.", "Adapter: off (why)."; a discarded
+ * last candidate is said too.
+ */
+export function adapterLine(adapter: LearningAdapterStatus): string {
+  const parts: string[] = [];
+  if (adapter.state === "ready") {
+    parts.push(adapter.version === undefined ? "in use" : `v${adapter.version} in use`);
+  } else if (!adapter.training || adapter.state === "off") {
+    const state = adapter.state === "off" ? "off" : "none yet";
+    parts.push(adapter.reason ? `${state} (${adapter.reason})` : state);
+  }
+  const { training, lastEvaluation: last } = adapter;
+  if (training) {
+    const paused = training.state === "paused" ? " (paused)" : "";
+    const eta = training.etaSeconds === undefined ? "" : `, ${timeLeft(training.etaSeconds)}`;
+    parts.push(`training ${training.step}/${training.steps}${paused}${eta}`);
+  }
+  if (last && !last.kept) {
+    // The engine's reason may end by saying "discarded" itself.
+    const reason = last.reason.replace(/:?\s*discarded\.?$/i, "");
+    parts.push(`last candidate (v${last.version}) discarded: ${reason}`);
+  }
+  return `Adapter: ${parts.join("; ")}.`;
+}
+
+function timeLeft(seconds: number): string {
+  if (seconds < 60) return "under a minute left";
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `~${minutes} min left`;
+  return `~${Math.floor(minutes / 60)} h ${minutes % 60} min left`;
+}
+
+/** What `learning/train` answered: that training started, or why not. */
+export function trainMessage(result: LearningTrainRequest.Result): string {
+  if (result.started) {
+    return "Training this project's adapter. It pauses while completions are served; " +
+      "the status bar's tooltip shows its progress.";
+  }
+  return `Not training: ${result.reason ?? "the sidecar did not say why"}.`;
 }
 
 /** What `learning/reset` erased, e.g. "Forgot 120 suggestions and their outcomes (48 KB)." */
