@@ -116,8 +116,13 @@ function createAdapters(
   log: Logger,
   models: ModelHost,
   model: () => ResolvedModel | undefined,
-): { get(root: string): AdapterTraining; close(): Promise<void> } {
+): {
+  get(root: string): AdapterTraining;
+  onChange(listener: () => void): void;
+  close(): Promise<void>;
+} {
   const byRoot = new Map<string, AdapterTraining>();
+  const listeners = new Set<() => void>();
   let digest: { path: string; sha256: Promise<string> } | undefined;
   const baseModel = async (): Promise<BaseModel | undefined> => {
     const generator = models.generator, resolved = model();
@@ -156,12 +161,14 @@ function createAdapters(
           outcomes: async () => joinOutcomes(await new FeedbackLog(stateDir).readEvents()),
           baseModel,
           log,
+          onChange: () => listeners.forEach((listener) => listener()),
         }, options);
         byRoot.set(root, training);
         training.refresh().catch((error) => log.warn(`Cannot read adapters: ${error.message}`));
       }
       return training;
     },
+    onChange: (listener) => listeners.add(listener),
     async close() {
       await Promise.all([...byRoot.values()].map((training) => training.close()));
     },
@@ -238,6 +245,7 @@ export function createEngine(
       choiceListeners.add(listener);
       models.onChange(listener);
       projects.onChange(listener);
+      adapters.onChange(listener);
     },
     close: async () => {
       await adapters.close();

@@ -44,6 +44,8 @@ export interface AdapterTrainingDeps {
   /** The generator's model, once it is loaded. */
   baseModel: () => Promise<BaseModel | undefined>;
   log: { info(message: string): void; warn(message: string): void };
+  /** Hears every change of `status()`: a start, a pause, progress (at most every few seconds), an end. */
+  onChange?: () => void;
 }
 
 /** Fewer training samples than this are not worth an adapter. */
@@ -52,6 +54,8 @@ const MIN_TRAIN_SAMPLES = 16;
 const TARGET_MODULES = ["q_proj", "k_proj", "v_proj", "o_proj"];
 /** The split and the sampling are the same on every run. */
 const SEED = 1;
+/** Progress is told at most this often; starts, pauses and ends at once. */
+const PROGRESS_EVERY_MS = 5_000;
 /** Accepted completions since the last training that make it worth training again. */
 const RETRAIN_AFTER_ACCEPTED = 25;
 /** Lines of the trainer's stderr kept to explain a failure. */
@@ -236,6 +240,10 @@ export class AdapterTraining {
     return { ...this.#status, training };
   }
 
+  #changed(): void {
+    this.#deps.onChange?.();
+  }
+
   /** Looks up the adapter to serve and why; call when the model or the store changed. */
   async refresh(): Promise<LearningAdapterStatus> {
     const [python, base, lastEvaluation] = await Promise.all([
@@ -272,7 +280,10 @@ export class AdapterTraining {
    * wait starts again.
    */
   activity(): void {
-    this.#process?.pause();
+    if (this.#process && !this.#process.paused) {
+      this.#process.pause();
+      this.#changed();
+    }
     clearTimeout(this.#idleTimer);
     if (this.#closed) return;
     const timer = setTimeout(() => this.#onIdle(), this.#options.idleMs);
@@ -283,6 +294,7 @@ export class AdapterTraining {
   #onIdle(): void {
     if (this.#process) {
       this.#process.resume();
+      this.#changed();
       return;
     }
     this.#needsTraining().then((why) => {
@@ -417,8 +429,14 @@ export class AdapterTraining {
     this.#deps.log.info(
       `Training adapter v${version}: ${train.length} samples, ${steps} steps, ${heldout.length} held out`,
     );
-    const process = new TrainerProcess(python.python, join(jobDir, "job.json"), () => {});
+    let toldAt = 0;
+    const process = new TrainerProcess(python.python, join(jobDir, "job.json"), (event) => {
+      if (event.event !== "progress" || performance.now() - toldAt < PROGRESS_EVERY_MS) return;
+      toldAt = performance.now();
+      this.#changed();
+    });
     this.#process = process;
+    this.#changed();
     try {
       await process.finished;
     } catch (error) {
@@ -427,6 +445,7 @@ export class AdapterTraining {
       return { trained: false, reason: (error as Error).message };
     } finally {
       this.#process = undefined;
+      this.#changed();
     }
     const done = process.done;
     if (!done) return { trained: false, reason: "the trainer ended without its results" };
