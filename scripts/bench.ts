@@ -1,6 +1,6 @@
 /**
- * `deno task bench [SUITE...] [--samples N] [--dir DIR] [--project NAME] [--limit N] [--fit-prior] [--pause MS]`: measures
- * the engine.
+ * `deno task bench [SUITE...] [--samples N] [--dir DIR] [--project NAME] [--limit N] [--fit-prior] [--pause MS]
+ * [--llama-server PATH]`: measures the engine.
  * Every figure is a median with min/max (and p95 for latencies) over repeats;
  * each suite prints one JSON line on stdout, and all results are written to
  * bench-results/<time>.json so runs can be compared.
@@ -46,6 +46,13 @@
  *   cold     the first suggestion at a fresh place in the largest files of a pinned project:
  *            asked at once (cold), after document/prefetch and a pause of `--pause` ms, and
  *            after the pause and one key, side by side (scripts/bench/cold.ts)
+ *   peer     the engine against llama.cpp's `llama-server` (`--llama-server PATH`, else skipped)
+ *            on the same model file and threads, driven as llama.vscode drives /infill (its
+ *            request, ring buffer of chunks and server flags): lines of a pinned project
+ *            (`--project`, trpc-server by default; `--samples N`: N/2 lines, one per file)
+ *            typed key by key through each in turn: per-key and first-suggestion latency,
+ *            shown, first-identifier match, prompt tokens and reuse, ratios engine/peer; needs
+ *            --allow-net for 127.0.0.1 (scripts/bench/peer.ts)
  */
 import { parseArgs } from "node:util";
 import { join, relative } from "node:path";
@@ -62,6 +69,7 @@ import { generators } from "./bench/generators.ts";
 import { learning } from "./bench/learning.ts";
 import { cold } from "./bench/cold.ts";
 import { adapterSuite } from "./bench/adapter.ts";
+import { peer } from "./bench/peer.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const log = createLogger("bench", "warn");
@@ -78,6 +86,7 @@ const { values: flags, positionals } = parseArgs({
     "fit-prior": { type: "boolean", default: false },
     pause: { type: "string", default: "1000" },
     "train-samples": { type: "string" },
+    "llama-server": { type: "string" },
   },
 });
 const SUITES: Record<string, () => Promise<Record<string, unknown>>> = {
@@ -103,6 +112,13 @@ const SUITES: Record<string, () => Promise<Record<string, unknown>>> = {
       projects: flags.project ?? [],
       samples: Number(flags.samples),
       ...(flags["train-samples"] ? { maxTrainSamples: Number(flags["train-samples"]) } : {}),
+      log,
+    }),
+  peer: () =>
+    peer({
+      llamaServer: flags["llama-server"],
+      projects: flags.project ?? [],
+      lines: Math.max(1, Math.floor(Number(flags.samples) / 2)),
       log,
     }),
   learning: () =>

@@ -29,6 +29,21 @@ interface Keystroke {
 /** Keys typed per line at most: a long line is typed up to here. */
 const MAX_KEYS = 40;
 
+/** Whether a line is worth typing again: 20 characters of code or more, not a comment. */
+export function typable(content: string): boolean {
+  return content.trim().length >= 20 && !/^\s*(\/\/|#|\*|\/\*)/.test(content);
+}
+
+/**
+ * The line as it reads after each key when typed again: cleared after its
+ * indentation, then rebuilt one character at a time, up to MAX_KEYS keys.
+ */
+export function typedPrefixes(content: string): string[] {
+  const indent = content.length - content.trimStart().length;
+  const keys = Math.min(MAX_KEYS, content.length - indent);
+  return Array.from({ length: Math.max(0, keys) }, (_, key) => content.slice(0, indent + key + 1));
+}
+
 /**
  * Picks `lines` lines of the files (fixed seed) and types each again: the
  * line is cleared after its indentation, then rebuilt one character at a time.
@@ -42,12 +57,10 @@ async function typingSession(files: string[], lines: number): Promise<Keystroke[
     const fileLines = text.split("\n");
     const line = Math.floor(random() * fileLines.length);
     const content = fileLines[line];
-    if (content.trim().length < 20 || /^\s*(\/\/|#|\*|\/\*)/.test(content)) continue;
-    const indent = content.length - content.trimStart().length;
+    if (!typable(content)) continue;
     const before = fileLines.slice(0, line).join("\n");
     const after = fileLines.slice(line + 1).join("\n");
-    for (let key = 1; key <= Math.min(MAX_KEYS, content.length - indent); key++) {
-      const typed = content.slice(0, indent + key);
+    for (const typed of typedPrefixes(content)) {
       keystrokes.push({
         path,
         text: `${before}\n${typed}\n${after}`,
