@@ -15,6 +15,7 @@ import { adapterData, type FimSample, type ProjectFile } from "./adapter_data.ts
 import {
   type AdapterManifest,
   AdapterStore,
+  type HeldoutScores,
   keepDecision,
   type StoredAdapter,
 } from "./adapter_store.ts";
@@ -65,14 +66,15 @@ const STDERR_LINES = 20;
 type TrainerEvent =
   | { event: "loading" }
   | { event: "progress"; step: number; steps: number; loss?: number; elapsedS: number }
-  | { event: "evaluated"; loss: AdapterManifest["heldoutLoss"] }
+  | { event: "evaluated"; loss: HeldoutScores; exact: HeldoutScores }
   | {
     event: "done";
     trainSeconds: number;
     tokens: number;
     tokensPerSecond: number;
     peakRssBytes: number;
-    loss: AdapterManifest["heldoutLoss"];
+    loss: HeldoutScores;
+    exact: HeldoutScores;
   };
 
 /** One run of the trainer: a child process that can be paused, resumed and stopped. */
@@ -471,10 +473,11 @@ export class AdapterTraining {
         peakRssBytes: done.peakRssBytes,
       },
       heldoutLoss: done.loss,
+      heldoutExact: done.exact,
       bytes: (await Deno.stat(join(dir, "adapter.gguf"))).size,
     };
     await Deno.remove(join(dir, "README.md")).catch(() => {});
-    const decision = keepDecision(done.loss);
+    const decision = keepDecision(done.loss, done.exact);
     await this.store.settle(manifest, decision);
     await Deno.writeTextFile(
       join(this.store.dir, "tried.json"),

@@ -356,6 +356,8 @@ export interface LearningAdapterEvaluation {
    * base model's, the adapter it would replace (if any), and the candidate's.
    */
   heldoutLoss: { base: number; current?: number; candidate: number };
+  /** Share of the held-out lines each writes exactly (greedy), on the same samples. */
+  heldoutExact: { base: number; current?: number; candidate: number };
 }
 
 /** Training in progress: where it is and how long it should take. */

@@ -302,6 +302,7 @@ Deno.test("the status bar's detail says what the project's adapter is doing", ()
     at: "2025-01-01T00:00:00.000Z",
     version: 4,
     heldoutLoss: { base: 2, current: 1.8, candidate: 1.79 },
+    heldoutExact: { base: 0.2, current: 0.25, candidate: 0.25 },
   };
   assert.equal(
     adapterLine({
@@ -310,11 +311,12 @@ Deno.test("the status bar's detail says what the project's adapter is doing", ()
       lastEvaluation: {
         ...evaluation,
         kept: false,
-        reason: "held-out loss 0.6% below the current adapter, under the 1% needed: discarded",
+        reason: "held-out loss 0.6% below the current adapter, exact 25.0% against 25.0%: " +
+          "the loss fell less than 1.0%",
       },
     }),
     "Adapter: v3 in use; last candidate (v4) discarded: held-out loss 0.6% below the current " +
-      "adapter, under the 1% needed.",
+      "adapter, exact 25.0% against 25.0%: the loss fell less than 1.0%.",
   );
   // A kept candidate is the adapter in use: nothing more to say.
   assert.equal(

@@ -83,10 +83,11 @@ Deno.test("adapterData: held-out files only evaluate, accepted text trains weigh
   }
 });
 
-/** A manifest as the trainer would leave it, with the given held-out losses. */
+/** A manifest as the trainer would leave it, with the given held-out losses and exact shares. */
 function manifest(
   version: number,
   heldoutLoss: AdapterManifest["heldoutLoss"],
+  heldoutExact: AdapterManifest["heldoutExact"],
   sha256 = "a".repeat(64),
 ): AdapterManifest {
   return {
@@ -100,6 +101,7 @@ function manifest(
     data: { trainFiles: 1, heldoutFiles: 1, trainSamples: 1, heldoutSamples: 1, accepted: 0 },
     training: { seconds: 1, tokens: 1, tokensPerSecond: 1, peakRssBytes: 1 },
     heldoutLoss,
+    heldoutExact,
     bytes: 1,
   };
 }
@@ -111,9 +113,20 @@ Deno.test("AdapterStore keeps a better candidate, discards a worse one, refuses 
     assert.equal(await store.current(), undefined);
     const first = await store.nextVersion();
     await Deno.writeTextFile(join(first.dir, "adapter.gguf"), "stand-in");
-    const better = manifest(first.version, { base: 2, candidate: 1.5 });
-    assert.equal(keepDecision(better.heldoutLoss).kept, true);
-    await store.settle(better, keepDecision(better.heldoutLoss));
+    const better = manifest(first.version, { base: 2, candidate: 1.5 }, {
+      base: 0.2,
+      candidate: 0.25,
+    });
+    const keep = keepDecision(better.heldoutLoss, better.heldoutExact);
+    assert.equal(keep.kept, true, keep.reason);
+    await store.settle(better, keep);
+    // A lower loss is not enough: fewer lines written exactly is not kept.
+    const lowerLossFewerExact = keepDecision({ base: 2, candidate: 1 }, {
+      base: 0.2,
+      candidate: 0.15,
+    });
+    assert.equal(lowerLossFewerExact.kept, false);
+    assert.match(lowerLossFewerExact.reason, /base model.*fewer lines exactly right/);
     assert.equal((await store.current())?.manifest.version, 1);
 
     // A version a killed run left unsettled is removed; numbers are not reused.
@@ -124,10 +137,14 @@ Deno.test("AdapterStore keeps a better candidate, discards a worse one, refuses 
     await assert.rejects(Deno.stat(stray.dir), Deno.errors.NotFound);
     await Deno.writeTextFile(join(second.dir, "adapter.gguf"), "stand-in");
     // Better than the base model, worse than the adapter it would replace.
-    const worse = manifest(second.version, { base: 2, current: 1.5, candidate: 1.6 });
-    const decision = keepDecision(worse.heldoutLoss);
+    const worse = manifest(second.version, { base: 2, current: 1.5, candidate: 1.6 }, {
+      base: 0.2,
+      current: 0.25,
+      candidate: 0.25,
+    });
+    const decision = keepDecision(worse.heldoutLoss, worse.heldoutExact);
     assert.equal(decision.kept, false);
-    assert.match(decision.reason, /current adapter.*discarded/);
+    assert.match(decision.reason, /current adapter.*the loss fell less than 1\.0%/);
     const evaluation = await store.settle(worse, decision);
     assert.equal(evaluation.kept, false);
     assert.equal((await store.current())?.manifest.version, 1);
@@ -215,8 +232,9 @@ Deno.test({
       const outcome = await trained;
       assert.ok(outcome.trained, JSON.stringify(outcome));
       assert.equal(outcome.kept, true, outcome.reason);
-      const { heldoutLoss } = outcome.manifest;
+      const { heldoutLoss, heldoutExact } = outcome.manifest;
       assert.ok(heldoutLoss.candidate < heldoutLoss.base, JSON.stringify(heldoutLoss));
+      assert.ok(heldoutExact.candidate >= heldoutExact.base, JSON.stringify(heldoutExact));
       const status = await training.refresh();
       assert.equal(status.state, "ready");
       assert.equal(status.version, outcome.manifest.version);

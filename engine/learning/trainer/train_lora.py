@@ -11,7 +11,6 @@ Usage: train_lora.py JOB.json (see AdapterJob in adapter_trainer.ts).
 """
 
 import json
-import math
 import os
 import sys
 import time
@@ -49,8 +48,9 @@ def main(job_path):
     # and Trainer refuses to train a model so labelled.
     model.hf_quantizer, model.is_quantized = None, False
     special = {name: tokenizer.convert_tokens_to_ids(name)
-               for name in ("<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>")}
-    end = tokenizer.eos_token_id
+               for name in ("<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>", "<|endoftext|>")}
+    # A FIM middle ends with <|endoftext|> (the Instruct model's eos_token is the chat's <|im_end|>).
+    end = special["<|endoftext|>"]
 
     def encode(sample):
         """The engine's file-alone FIM prompt, then the middle and the end token as the target."""
@@ -78,17 +78,24 @@ def main(job_path):
             "attention_mask": torch.tensor([pad([1] * len(s["input_ids"]), 0) for s in batch]),
         }
 
-    def heldout_loss(net):
-        """Mean negative log-likelihood of the held-out middles' tokens."""
+    def heldout_scores(net):
+        """On the held-out middles' own tokens (not the end token, which single-line
+        completion never reaches): the mean negative log-likelihood per token, and the
+        share of middles whose every token is the model's most likely one, which is
+        what greedy completion writes: the exact match of the middle."""
         net.eval()
-        total, count = 0.0, 0
+        total, count, exact = 0.0, 0, 0
         with torch.no_grad():
             for sample in heldout:
-                labels = torch.tensor([sample["labels"]])
-                loss = net(input_ids=torch.tensor([sample["input_ids"]]), labels=labels).loss
-                n = int((labels[0, 1:] != -100).sum())
-                total, count = total + loss.item() * n, count + n
-        return total / max(count, 1)
+                ids = torch.tensor([sample["input_ids"]])
+                logits = net(input_ids=ids).logits[0, :-1]
+                targets = torch.tensor(sample["labels"][1:])
+                content = (targets != -100) & (targets != end)
+                log_probs = torch.log_softmax(logits[content].float(), dim=-1)
+                picked = log_probs.gather(1, targets[content].unsqueeze(1))
+                total, count = total - picked.sum().item(), count + int(content.sum())
+                exact += bool((logits[content].argmax(-1) == targets[content]).all())
+        return {"loss": total / max(count, 1), "exact": exact / max(len(heldout), 1)}
 
     class Progress(TrainerCallback):
         def on_log(self, args, state, control, logs=None, **kwargs):
@@ -126,20 +133,22 @@ def main(job_path):
     out = job["out"]
     model.save_pretrained(out)
     write_gguf_lora(model, job, os.path.join(out, "adapter.gguf"))
-    losses = {"candidate": heldout_loss(model)}
+    scores = {"candidate": heldout_scores(model)}
     with model.disable_adapter():
-        losses["base"] = heldout_loss(model)
+        scores["base"] = heldout_scores(model)
     if job.get("current"):
         model.load_adapter(job["current"], adapter_name="current")
         model.set_adapter("current")
-        losses["current"] = heldout_loss(model)
-    say("evaluated", loss=losses)
+        scores["current"] = heldout_scores(model)
+    losses = {name: score["loss"] for name, score in scores.items()}
+    exact = {name: score["exact"] for name, score in scores.items()}
+    say("evaluated", loss=losses, exact=exact)
     import resource
     say("done", trainSeconds=round(train_seconds, 1), tokens=trained_tokens,
         tokensPerSecond=round(trained_tokens / max(train_seconds, 1e-9), 1),
         epochTokens=tokens_per_epoch, samples=len(train), heldout=len(heldout),
         peakRssBytes=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-        loss=losses, perplexity={k: math.exp(v) for k, v in losses.items()})
+        loss=losses, exact=exact)
 
 
 def write_gguf_lora(model, job, path):
