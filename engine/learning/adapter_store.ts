@@ -3,7 +3,7 @@
  * holds adapter_model.safetensors (PEFT's), adapter.gguf (llama.cpp's) and
  * manifest.json (the base model's sha256, the data, the steps, the metrics);
  * `adapters/current.json` names the version in use, and `last.json` the last
- * evaluation, kept or not. A pointer is written to a temporary file and
+ * evaluation, kept or not; `adapters/discarded/` holds the last candidate not kept. A pointer is written to a temporary file and
  * renamed, so a kill leaves the previous one. An adapter is only ever handed
  * out for the base model it was trained on.
  */
@@ -101,6 +101,11 @@ export class AdapterStore {
     this.dir = join(stateDir, "adapters");
   }
 
+  /** Where the last discarded candidate is kept. */
+  get discardedDir(): string {
+    return join(this.dir, "discarded");
+  }
+
   /** The adapter in use, whatever its base; undefined when none is (or its files are gone). */
   async current(): Promise<StoredAdapter | undefined> {
     const pointer = await this.#readJson<{ version: number }>("current.json");
@@ -186,7 +191,9 @@ export class AdapterStore {
       await this.#writeJson("current.json", { version: manifest.version });
       if (previous) await Deno.remove(previous.dir, { recursive: true });
     } else {
-      await Deno.remove(dir, { recursive: true });
+      // The last discarded candidate stays aside for a look (and the bench), never loaded.
+      await Deno.remove(this.discardedDir, { recursive: true }).catch(() => {});
+      await Deno.rename(dir, this.discardedDir);
     }
     await this.#writeJson("last.json", evaluation);
     return evaluation;

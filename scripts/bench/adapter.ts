@@ -84,8 +84,9 @@ export async function adapterSuite(
       if (!outcome.trained) throw new Error(`${project.name}: no adapter: ${outcome.reason}`);
       // The candidate is measured whether or not the engine would keep it.
       const adapterPath = join(
-        training.store.dir,
-        `v${outcome.manifest.version}`,
+        outcome.kept
+          ? join(training.store.dir, `v${outcome.manifest.version}`)
+          : training.store.discardedDir,
         "adapter.gguf",
       );
       if (!outcome.kept) options.log.warn(`${project.name}: not kept (${outcome.reason})`);

@@ -149,6 +149,7 @@ Deno.test("AdapterStore keeps a better candidate, discards a worse one, refuses 
     assert.equal(evaluation.kept, false);
     assert.equal((await store.current())?.manifest.version, 1);
     await assert.rejects(Deno.stat(second.dir), Deno.errors.NotFound);
+    assert.equal(await Deno.readTextFile(join(store.discardedDir, "adapter.gguf")), "stand-in");
     assert.deepEqual((await store.lastEvaluation())?.heldoutLoss, worse.heldoutLoss);
 
     const ours = await store.forBase("a".repeat(64));
