@@ -343,6 +343,15 @@ export class AdapterTraining {
     return { files, accepted };
   }
 
+  /** Records what this try trained from, so the next waits for enough new. */
+  async #markTried(base: BaseModel): Promise<void> {
+    await Deno.writeTextFile(
+      join(this.store.dir, "tried.json"),
+      JSON.stringify({ base: base.sha256, ...await this.#materialDigest() }),
+      { mode: 0o600 },
+    );
+  }
+
   async #readTried(): Promise<(Material & { base: string }) | undefined> {
     try {
       return JSON.parse(await Deno.readTextFile(join(this.store.dir, "tried.json")));
@@ -444,6 +453,8 @@ export class AdapterTraining {
     } catch (error) {
       await Deno.remove(dir, { recursive: true }).catch(() => {});
       this.#deps.log.warn((error as Error).message);
+      // A failed run is not retried on the same material at every idle moment.
+      await this.#markTried(base).catch(() => {});
       return { trained: false, reason: (error as Error).message };
     } finally {
       this.#process = undefined;
@@ -479,11 +490,7 @@ export class AdapterTraining {
     await Deno.remove(join(dir, "README.md")).catch(() => {});
     const decision = keepDecision(done.loss, done.exact);
     await this.store.settle(manifest, decision);
-    await Deno.writeTextFile(
-      join(this.store.dir, "tried.json"),
-      JSON.stringify({ base: base.sha256, ...await this.#materialDigest() }),
-      { mode: 0o600 },
-    );
+    await this.#markTried(base);
     await Deno.remove(jobDir, { recursive: true });
     this.#deps.log.info(
       `Adapter v${version} ${decision.kept ? "kept" : "discarded"}: ${decision.reason}`,
