@@ -723,6 +723,12 @@ export async function peer(
     const config = await benchConfig();
     try {
       const { engine, project: indexed } = await openIndexed(config, root, options.log);
+      const serverOptions = (model: string) => ({
+        model,
+        threads: config.generator.threads,
+        gpu: config.generator.gpu !== false,
+        log: options.log,
+      });
       let model: string, format: string;
       let engineResults: KeyResult[];
       try {
@@ -733,6 +739,9 @@ export async function peer(
         model = await Deno.realPath(
           (await resolveModel(config.cacheDir, config.modelsLock, name)).path,
         );
+        // A server that cannot run here (a build for another CPU dies with SIGILL) is found
+        // now, not after the engine's side; it is stopped before the engine types.
+        await (await startLlamaServer(binary, serverOptions(model))).stop();
         engineResults = await engineSide(engine, root, places, {
           source: indexed.contextSource,
           repoName: indexed.name,
@@ -744,12 +753,7 @@ export async function peer(
         reports[project.name] = { skipped: `the generator is prompted by ${format}, not FIM` };
         continue;
       }
-      const server = await startLlamaServer(binary, {
-        model,
-        threads: config.generator.threads,
-        gpu: config.generator.gpu !== false,
-        log: options.log,
-      });
+      const server = await startLlamaServer(binary, serverOptions(model));
       let peerResults: KeyResult[];
       try {
         peerResults = await peerSide(server.url, root, places);
