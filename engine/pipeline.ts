@@ -305,7 +305,8 @@ export class CompletionPipeline {
     if (!pending) return undefined;
     this.#prefetch = undefined;
     const same = pending.key.uri === key.uri && pending.key.before === key.before &&
-      pending.key.after === key.after && pending.key.maxLines === key.maxLines;
+      pending.key.after === key.after && pending.key.maxLines === key.maxLines &&
+      pending.key.adapter === key.adapter;
     if (!same) {
       pending.controller.abort();
       return undefined;
@@ -322,7 +323,10 @@ export class CompletionPipeline {
     return completion;
   }
 
-  /** What identifies a completion: the document, the text on both sides of the cursor, the lines asked for. */
+  /**
+   * What identifies a completion: the document, the text on both sides of the
+   * cursor, the lines asked for, the adapter.
+   */
   #cacheKey(input: CompletionInput): CacheKey {
     const offset = offsetAt(input.text, input.position);
     return {
@@ -330,6 +334,7 @@ export class CompletionPipeline {
       before: input.text.slice(0, offset),
       after: input.text.slice(offset),
       maxLines: input.maxLines ?? this.#config.completion.maxLines,
+      ...(input.adapter ? { adapter: input.adapter } : {}),
     };
   }
 

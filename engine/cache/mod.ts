@@ -6,7 +6,11 @@
  * @module
  */
 
-/** Where a completion was asked: a document, its text around the cursor, the line limit. */
+/**
+ * Where a completion was asked: a document, its text around the cursor, the
+ * line limit, and the LoRA adapter it was made with (a newly loaded adapter
+ * answers afresh).
+ */
 export interface CacheKey {
   uri: string;
   /** Document text before the cursor. */
@@ -14,11 +18,13 @@ export interface CacheKey {
   /** Document text after the cursor. */
   after: string;
   maxLines: number;
+  adapter?: string;
 }
 
 interface Entry {
   uri: string;
   maxLines: number;
+  adapter?: string;
   beforeLength: number;
   /** The end of the text before the cursor: changes further back are not noticed. */
   beforeTail: string;
@@ -46,6 +52,7 @@ export class CompletionCache {
     const entry: Entry = {
       uri: key.uri,
       maxLines: key.maxLines,
+      adapter: key.adapter,
       beforeLength: key.before.length,
       beforeTail: key.before.slice(-BEFORE_CHARS),
       afterHead: key.after.slice(0, AFTER_CHARS),
@@ -66,6 +73,7 @@ export class CompletionCache {
     for (let index = this.#entries.length - 1; index >= 0; index--) {
       const entry = this.#entries[index];
       if (entry.uri !== key.uri || entry.maxLines !== key.maxLines) continue;
+      if (entry.adapter !== key.adapter) continue;
       const typed = key.before.length - entry.beforeLength;
       if (typed < 0 || (typed > 0 && typed >= entry.text.length)) continue;
       if (entry.afterHead !== afterHead) continue;
@@ -92,6 +100,7 @@ export class CompletionCache {
 }
 
 function sameCursor(a: Entry, b: Entry): boolean {
-  return a.uri === b.uri && a.maxLines === b.maxLines && a.beforeLength === b.beforeLength &&
+  return a.uri === b.uri && a.maxLines === b.maxLines && a.adapter === b.adapter &&
+    a.beforeLength === b.beforeLength &&
     a.beforeTail === b.beforeTail && a.afterHead === b.afterHead;
 }

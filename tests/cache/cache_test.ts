@@ -51,3 +51,14 @@ Deno.test("CompletionCache evicts the least recently used beyond its capacity", 
   cache.forget("a");
   assert.equal(cache.lookup(at("a")), undefined);
 });
+
+Deno.test("CompletionCache keeps what an adapter made apart from what the base model made", () => {
+  const cache = new CompletionCache();
+  cache.remember(key(), "3.14159 * radius ** 2");
+  const adapted = { ...key(), adapter: "/state/adapters/v1/adapter.gguf" };
+  assert.equal(cache.lookup(adapted), undefined, "made without the adapter");
+  cache.remember(adapted, "math.pi * radius ** 2");
+  assert.equal(cache.lookup(adapted), "math.pi * radius ** 2");
+  assert.equal(cache.lookup({ ...key("math"), adapter: adapted.adapter }), ".pi * radius ** 2");
+  assert.equal(cache.lookup(key()), "3.14159 * radius ** 2", "both are kept");
+});
