@@ -16,7 +16,7 @@ import type { Logger } from "../../engine/log/mod.ts";
 import type { Completion } from "../../engine/pipeline.ts";
 import { fetchProject, projectsNamed } from "./projects.ts";
 import { benchConfig, readCodeFiles } from "./repo.ts";
-import { editSimilarity, seeded, stats } from "./stats.ts";
+import { editSimilarity, seeded, shuffleInPlace, stats } from "./stats.ts";
 
 /** Evaluation lines are cut with another seed than the trainer's, from the files it held out. */
 const EVAL_SEED = 2;
@@ -100,12 +100,7 @@ export async function adapterSuite(
       const candidates = heldOut.flatMap((file) =>
         fileSamples(file, sampling).map((sample) => evalLine(file.path, file.text, sample))
       ).filter((line): line is EvalLine => line !== undefined);
-      const random = seeded(EVAL_SEED);
-      for (let index = candidates.length - 1; index > 0; index--) {
-        const other = Math.floor(random() * (index + 1));
-        [candidates[index], candidates[other]] = [candidates[other], candidates[index]];
-      }
-      const lines = candidates.slice(0, options.samples);
+      const lines = shuffleInPlace(candidates, seeded(EVAL_SEED)).slice(0, options.samples);
       const signal = new AbortController().signal;
       const complete = (line: EvalLine, arm: string, adapter?: string) =>
         engine.pipeline.complete({

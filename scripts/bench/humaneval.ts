@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { loadConfig } from "../../engine/config/mod.ts";
 import type { Logger } from "../../engine/log/mod.ts";
 import { createEngine } from "../../engine/engine.ts";
-import { seeded, stats } from "./stats.ts";
+import { seeded, shuffleInPlace, stats } from "./stats.ts";
 
 const EVAL_DIR = new URL("../../../shared/eval/humaneval-infilling/", import.meta.url).pathname;
 const SETS = {
@@ -38,12 +38,7 @@ interface Problem {
 async function problems(file: string, limit: number): Promise<Problem[]> {
   const lines = new TextDecoder().decode(gunzipSync(await Deno.readFile(join(EVAL_DIR, file))))
     .trim().split("\n").map((line) => JSON.parse(line) as Problem);
-  const random = seeded(17);
-  for (let index = lines.length - 1; index > 0; index--) {
-    const other = Math.floor(random() * (index + 1));
-    [lines[index], lines[other]] = [lines[other], lines[index]];
-  }
-  return lines.slice(0, limit);
+  return shuffleInPlace(lines, seeded(17)).slice(0, limit);
 }
 
 /** Whether the completed program passes its tests. */

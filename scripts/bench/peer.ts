@@ -55,7 +55,7 @@ import type { Engine } from "../../engine/session/mod.ts";
 import type { ContextSource } from "../../engine/retrieval/mod.ts";
 import { fetchProject, projectsNamed } from "./projects.ts";
 import { benchConfig, type CodeFile, openIndexed, proseLines, readCodeFiles } from "./repo.ts";
-import { seeded, stats } from "./stats.ts";
+import { seeded, shuffleInPlace, stats } from "./stats.ts";
 import { typable, typedPrefixes } from "./typing.ts";
 
 /** llama.vscode's defaults (its package.json, and `src/configuration.ts` for the constants). */
@@ -403,11 +403,7 @@ export interface Place {
  * line the `latency` suite would type, outside comments and docstrings.
  */
 export function pickPlaces(files: CodeFile[], count: number, random: () => number): Place[] {
-  const order = [...files].sort((a, b) => a.path.localeCompare(b.path));
-  for (let index = order.length - 1; index > 0; index--) {
-    const other = Math.floor(random() * (index + 1));
-    [order[index], order[other]] = [order[other], order[index]];
-  }
+  const order = shuffleInPlace([...files].sort((a, b) => a.path.localeCompare(b.path)), random);
   const places: Place[] = [];
   for (const file of order) {
     if (places.length >= count) break;

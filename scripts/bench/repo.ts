@@ -27,7 +27,7 @@ import type { Completion } from "../../engine/pipeline.ts";
 import { createEngine } from "../../engine/engine.ts";
 import type { Engine } from "../../engine/session/mod.ts";
 import { fetchProject, projectsNamed } from "./projects.ts";
-import { editSimilarity, seeded, stats } from "./stats.ts";
+import { editSimilarity, seeded, shuffleInPlace, stats } from "./stats.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 export const DEFAULT_PROJECT = join(
@@ -298,11 +298,7 @@ export function pickRepoSamples(
       }
     });
   }
-  const random = seeded(11);
-  for (let index = candidates.length - 1; index > 0; index--) {
-    const other = Math.floor(random() * (index + 1));
-    [candidates[index], candidates[other]] = [candidates[other], candidates[index]];
-  }
+  shuffleInPlace(candidates, seeded(11));
   return { samples: candidates.slice(0, count), candidates: candidates.length };
 }
 

@@ -14,6 +14,15 @@ export function stats(values: number[]) {
   };
 }
 
+/** Shuffles `items` in place (Fisher-Yates) with `random`, so a seeded generator gives the same order every run. */
+export function shuffleInPlace<T>(items: T[], random: () => number): T[] {
+  for (let index = items.length - 1; index > 0; index--) {
+    const other = Math.floor(random() * (index + 1));
+    [items[index], items[other]] = [items[other], items[index]];
+  }
+  return items;
+}
+
 /** A seeded generator, so every run picks the same samples. */
 export function seeded(seed: number): () => number {
   let state = seed >>> 0;
