@@ -11,14 +11,8 @@ import { KNOWN_LANGUAGES, languageOf } from "./documents/mod.ts";
 import type { Engine } from "./session/mod.ts";
 import { Generator, loadLlama, ModelHost } from "./inference/mod.ts";
 import type { Logger } from "./log/mod.ts";
-import { looksBinary, MAX_FILE_BYTES, Projects, walkProject } from "./indexer/mod.ts";
-import {
-  AdapterTraining,
-  type BaseModel,
-  FeedbackLog,
-  joinOutcomes,
-  type ProjectFile,
-} from "./learning/mod.ts";
+import { MAX_FILE_BYTES, Projects, readProjectFiles } from "./indexer/mod.ts";
+import { AdapterTraining, type BaseModel, FeedbackLog, joinOutcomes } from "./learning/mod.ts";
 import {
   chooseGenerator,
   findModel,
@@ -93,17 +87,6 @@ function createProjects(
     outline: syntax &&
       (async (path: string, text: string) => (await syntax).outline(languageOf(path), text)),
   });
-}
-
-/** A project's indexable files and their text, for learning: what the index would read. */
-async function readProjectFiles(root: string): Promise<ProjectFile[]> {
-  const files: ProjectFile[] = [];
-  for await (const file of walkProject(root)) {
-    const bytes = await Deno.readFile(join(root, file.path)).catch(() => undefined);
-    if (!bytes || looksBinary(bytes)) continue;
-    files.push({ path: file.path, text: new TextDecoder().decode(bytes) });
-  }
-  return files;
 }
 
 /**

@@ -19,6 +19,8 @@ export {
   isSecretPath,
   looksBinary,
   MAX_FILE_BYTES,
+  type ProjectFile,
+  readProjectFiles,
   SECRET_PATTERNS,
   type SkipReason,
   walkProject,

@@ -308,3 +308,28 @@ async function* walkDir(
 export function looksBinary(bytes: Uint8Array): boolean {
   return bytes.subarray(0, 8192).includes(0);
 }
+
+/** A project file and its text, path relative to the project's root. */
+export interface ProjectFile {
+  path: string;
+  text: string;
+}
+
+/**
+ * The files the walk would index that `keep` accepts, with their text (what
+ * learning trains on and the benches sample): binary ones are left out, as
+ * the index leaves them.
+ */
+export async function readProjectFiles(
+  root: string,
+  keep: (path: string) => boolean = () => true,
+): Promise<ProjectFile[]> {
+  const files: ProjectFile[] = [];
+  for await (const file of walkProject(root)) {
+    if (!keep(file.path)) continue;
+    const bytes = await Deno.readFile(join(root, file.path)).catch(() => undefined);
+    if (!bytes || looksBinary(bytes)) continue;
+    files.push({ path: file.path, text: new TextDecoder().decode(bytes) });
+  }
+  return files;
+}

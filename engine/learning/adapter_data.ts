@@ -8,6 +8,9 @@
  */
 import { createHash } from "node:crypto";
 import { headWholeLines, tailWholeLines } from "../documents/mod.ts";
+import type { ProjectFile } from "../indexer/mod.ts";
+
+export type { ProjectFile };
 import type { Suggestion } from "./join.ts";
 
 /** One training or evaluation sample: the model sees prefix and suffix, and learns `middle`. */
@@ -17,12 +20,6 @@ export interface FimSample {
   middle: string;
   /** How many times it counts in training (accepted completions count more). */
   weight: number;
-}
-
-/** A project file, path relative to the project's root. */
-export interface ProjectFile {
-  path: string;
-  text: string;
 }
 
 /** How samples are cut. */

@@ -12,10 +12,11 @@ import { defaultCacheDir } from "../../engine/config/mod.ts";
 import { languageOf, positionAt } from "../../engine/documents/mod.ts";
 import { createEngine } from "../../engine/engine.ts";
 import { fileSamples, type FimSample, isHeldOut } from "../../engine/learning/mod.ts";
+import { readProjectFiles } from "../../engine/indexer/mod.ts";
 import type { Logger } from "../../engine/log/mod.ts";
 import type { Completion } from "../../engine/pipeline.ts";
 import { fetchProject, projectsNamed } from "./projects.ts";
-import { benchConfig, readCodeFiles } from "./repo.ts";
+import { benchConfig } from "./repo.ts";
 import { editSimilarity, seeded, shuffleInPlace, stats } from "./stats.ts";
 
 /** Evaluation lines are cut with another seed than the trainer's, from the files it held out. */
@@ -92,7 +93,7 @@ export async function adapterSuite(
       if (!outcome.kept) options.log.warn(`${project.name}: not kept (${outcome.reason})`);
 
       const sampling = { ...config.learning.adapter, seed: EVAL_SEED, perFile: 3 };
-      const files = await readCodeFiles(root, (path) => languageOf(path) === project.language);
+      const files = await readProjectFiles(root, (path) => languageOf(path) === project.language);
       const heldOut = files.filter((file) =>
         isHeldOut(file.path, { ...sampling, seed: 1 }) &&
         (project.sources === "" || file.path.startsWith(`${project.sources}/`))

@@ -10,10 +10,11 @@
  */
 import { join } from "node:path";
 import { languageOf } from "../../engine/documents/mod.ts";
+import { readProjectFiles } from "../../engine/indexer/mod.ts";
 import type { Logger } from "../../engine/log/mod.ts";
 import type { Completion, CompletionInput } from "../../engine/pipeline.ts";
 import { fetchProject, projectsNamed } from "./projects.ts";
-import { benchConfig, openIndexed, proseLines, readCodeFiles } from "./repo.ts";
+import { benchConfig, openIndexed, proseLines } from "./repo.ts";
 import { seeded, stats } from "./stats.ts";
 
 /** Files sampled: the largest of the project's language. */
@@ -30,7 +31,7 @@ interface Place {
 
 /** Places in the largest files: a code line, cut after its first word or bracket. */
 async function places(root: string, language: string, count: number): Promise<Place[]> {
-  const files = await readCodeFiles(root, (path) => languageOf(path) === language);
+  const files = await readProjectFiles(root, (path) => languageOf(path) === language);
   files.sort((a, b) => b.text.length - a.text.length || a.path.localeCompare(b.path));
   const random = seeded(23);
   const picked: Place[] = [];

@@ -28,11 +28,12 @@ import {
   type ShownEvent,
   SuggestionFilter,
 } from "../../engine/learning/mod.ts";
+import { readProjectFiles } from "../../engine/indexer/mod.ts";
 import type { Logger } from "../../engine/log/mod.ts";
 import { ClientSession } from "../../engine/session/mod.ts";
 import type { Engine } from "../../engine/session/mod.ts";
 import { fetchProject, projectsNamed } from "./projects.ts";
-import { benchConfig, type CodeFile, openIndexed, proseLines, readCodeFiles } from "./repo.ts";
+import { benchConfig, type CodeFile, openIndexed, proseLines } from "./repo.ts";
 import { seeded, stats } from "./stats.ts";
 
 /** Share of a project's files in the train part. */
@@ -192,7 +193,7 @@ function report(tally: SessionTally) {
 
 /** A project's files of its language, split into the train part and the held-out part. */
 async function splitProject(root: string, sources: string, language: string) {
-  const files = await readCodeFiles(
+  const files = await readProjectFiles(
     root,
     (path) => languageOf(path) === language && (sources === "" || path.startsWith(`${sources}/`)),
   );

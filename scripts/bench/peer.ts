@@ -49,12 +49,13 @@
  */
 import { join } from "node:path";
 import { languageOf } from "../../engine/documents/mod.ts";
+import { readProjectFiles } from "../../engine/indexer/mod.ts";
 import type { Logger } from "../../engine/log/mod.ts";
 import { resolveModel } from "../../engine/models/mod.ts";
 import type { Engine } from "../../engine/session/mod.ts";
 import type { ContextSource } from "../../engine/retrieval/mod.ts";
 import { fetchProject, projectsNamed } from "./projects.ts";
-import { benchConfig, type CodeFile, openIndexed, proseLines, readCodeFiles } from "./repo.ts";
+import { benchConfig, type CodeFile, openIndexed, proseLines } from "./repo.ts";
 import { seeded, shuffleInPlace, stats } from "./stats.ts";
 import { typable, typedPrefixes } from "./typing.ts";
 
@@ -711,7 +712,7 @@ export async function peer(
     const root = await Deno.realPath(await fetchProject(project));
     const inSources = (path: string) =>
       project.sources === "" || path.startsWith(`${project.sources}/`);
-    const files = await readCodeFiles(
+    const files = await readProjectFiles(
       root,
       (path) => languageOf(path) === project.language && inSources(path),
     );

@@ -17,7 +17,12 @@
 import { dirname, join, relative, resolve } from "node:path";
 import { type Config, defaultCacheDir, loadConfig } from "../../engine/config/mod.ts";
 import { languageOf } from "../../engine/documents/mod.ts";
-import { type ProjectIndex, walkProject } from "../../engine/indexer/mod.ts";
+import {
+  type ProjectFile,
+  type ProjectIndex,
+  readProjectFiles,
+  walkProject,
+} from "../../engine/indexer/mod.ts";
 import type { CursorContext } from "../../engine/inference/postprocess/context.ts";
 import { dropTrivial } from "../../engine/inference/postprocess/drop_trivial.ts";
 import type { Logger } from "../../engine/log/mod.ts";
@@ -135,24 +140,8 @@ async function indexNow(engine: Engine, root: string) {
   return { project, usableMs, indexMs: performance.now() - started };
 }
 
-/** The files of a project the walk would index and `keep` accepts, read, paths relative to `root`. */
-export async function readCodeFiles(
-  root: string,
-  keep: (path: string) => boolean,
-): Promise<CodeFile[]> {
-  const files: CodeFile[] = [];
-  for await (const file of walkProject(root)) {
-    if (!keep(file.path)) continue;
-    files.push({ path: file.path, text: await Deno.readTextFile(join(root, file.path)) });
-  }
-  return files;
-}
-
-/** One file of a project, path relative to its root. */
-export interface CodeFile {
-  path: string;
-  text: string;
-}
+/** One file of a project, path relative to its root, with its text. */
+export type CodeFile = ProjectFile;
 
 /** A name a file defines. */
 export interface Definition {
@@ -379,7 +368,7 @@ export async function repo(
     for (const target of targets) {
       const root = await Deno.realPath(target.root);
       const { project, indexMs } = await indexNow(engine, root);
-      const files = await readCodeFiles(root, (path) => FAMILY[languageOf(path)] !== undefined);
+      const files = await readProjectFiles(root, (path) => FAMILY[languageOf(path)] !== undefined);
       prepared.push({
         target,
         project,
