@@ -50,7 +50,7 @@ const ACCEPTED_WEIGHT = 3;
 const MIN_LINE_CHARS = 12;
 
 /** A number in [0, 1) from a text, the same on every run and machine. */
-function unitHash(text: string): number {
+export function unitHash(text: string): number {
   return createHash("sha256").update(text).digest().readUInt32BE(0) / 2 ** 32;
 }
 

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { type AdapterConfig, makePrivateDir } from "../config/mod.ts";
 import type { LearningAdapterStatus, LearningAdapterTraining } from "../protocol/mod.ts";
-import { adapterData, type FimSample, type ProjectFile } from "./adapter_data.ts";
+import { adapterData, type FimSample, type ProjectFile, unitHash } from "./adapter_data.ts";
 import {
   type AdapterManifest,
   AdapterStore,
@@ -188,8 +188,7 @@ async function readLines(
 function pick(samples: FimSample[], count: number): FimSample[] {
   if (samples.length <= count) return samples;
   const rank = (sample: FimSample) =>
-    createHash("sha256").update(`${SEED}:${sample.prefix.slice(-200)}${sample.middle}`).digest()
-      .readUInt32BE(0);
+    unitHash(`${SEED}:${sample.prefix.slice(-200)}${sample.middle}`);
   return samples.map((sample) => ({ sample, rank: rank(sample) }))
     .sort((a, b) => a.rank - b.rank).slice(0, count).map(({ sample }) => sample);
 }
@@ -199,6 +198,24 @@ interface Material {
   /** A short hash of each file's text, by path. */
   files: Record<string, string>;
   accepted: number;
+}
+
+/** The material of `files` and `outcomes`: a short hash per file, and the accepted completions. */
+function materialOf(files: ProjectFile[], outcomes: Suggestion[]): Material {
+  const hashes: Record<string, string> = {};
+  for (const file of files) {
+    hashes[file.path] = createHash("sha256").update(file.text).digest("hex").slice(0, 8);
+  }
+  const accepted = outcomes
+    .filter(({ outcome }) => outcome === "accepted" || outcome === "partial").length;
+  return { files: hashes, accepted };
+}
+
+/** Why the converter writes no adapter for this model, if it does not (it writes qwen2's). */
+function unsupportedModel(base: BaseModel): string | undefined {
+  return base.architecture === "qwen2"
+    ? undefined
+    : `adapters are trained for qwen2 models; ${base.name} is ${base.architecture}`;
 }
 
 /** The outcome of one training run. */
@@ -256,16 +273,11 @@ export class AdapterTraining {
     const last = lastEvaluation ? { lastEvaluation } : {};
     const found = base ? await this.store.forBase(base.sha256) : undefined;
     this.#loadable = found && "manifest" in found ? found : undefined;
+    const off = python.state === "absent" ? python.reason : base && unsupportedModel(base);
     if (this.#loadable) {
       this.#status = { state: "ready", version: this.#loadable.manifest.version, ...last };
-    } else if (python.state === "absent") {
-      this.#status = { state: "off", reason: python.reason, ...last };
-    } else if (base && base.architecture !== "qwen2") {
-      this.#status = {
-        state: "off",
-        reason: `adapters are trained for qwen2 models; ${base.name} is ${base.architecture}`,
-        ...last,
-      };
+    } else if (off) {
+      this.#status = { state: "off", reason: off, ...last };
     } else {
       const reason = found && "refused" in found
         ? found.refused
@@ -320,7 +332,7 @@ export class AdapterTraining {
     if (!tried || tried.base !== base.sha256) {
       return status.state === "ready" ? undefined : status.reason;
     }
-    const now = await this.#materialDigest();
+    const now = materialOf(await this.#deps.files(), await this.#deps.outcomes());
     const changed = Object.keys({ ...now.files, ...tried.files })
       .filter((path) => now.files[path] !== tried.files[path]).length;
     if (changed >= Math.max(1, Object.keys(now.files).length / 10)) {
@@ -332,22 +344,11 @@ export class AdapterTraining {
     return undefined;
   }
 
-  /** What the project's material was: a short hash per file, and the accepted completions. */
-  async #materialDigest(): Promise<Material> {
-    const files: Record<string, string> = {};
-    for (const file of await this.#deps.files()) {
-      files[file.path] = createHash("sha256").update(file.text).digest("hex").slice(0, 8);
-    }
-    const accepted = (await this.#deps.outcomes())
-      .filter(({ outcome }) => outcome === "accepted" || outcome === "partial").length;
-    return { files, accepted };
-  }
-
   /** Records what this try trained from, so the next waits for enough new. */
-  async #markTried(base: BaseModel): Promise<void> {
+  async #markTried(base: BaseModel, material: Material): Promise<void> {
     await Deno.writeTextFile(
       join(this.store.dir, "tried.json"),
-      JSON.stringify({ base: base.sha256, ...await this.#materialDigest() }),
+      JSON.stringify({ base: base.sha256, ...material }),
       { mode: 0o600 },
     );
   }
@@ -387,11 +388,13 @@ export class AdapterTraining {
     ]);
     if (python.state === "absent") return { trained: false, reason: python.reason };
     if (!base) return { trained: false, reason: "the model is not loaded yet" };
-    if (base.architecture !== "qwen2") {
-      return { trained: false, reason: `no adapter for ${base.architecture} models` };
-    }
+    const unsupported = unsupportedModel(base);
+    if (unsupported) return { trained: false, reason: unsupported };
     const options = { ...runOptions, seed: SEED };
-    const data = adapterData(await this.#deps.files(), await this.#deps.outcomes(), options);
+    const [files, outcomes] = await Promise.all([this.#deps.files(), this.#deps.outcomes()]);
+    // What is trained on is read once: the samples and the record of this try come from it.
+    const material = materialOf(files, outcomes);
+    const data = adapterData(files, outcomes, options);
     const train = pick(data.train, options.maxTrainSamples);
     const heldout = pick(data.heldout, options.maxHeldoutSamples);
     if (train.length < MIN_TRAIN_SAMPLES || heldout.length === 0) {
@@ -454,7 +457,7 @@ export class AdapterTraining {
       await Deno.remove(dir, { recursive: true }).catch(() => {});
       this.#deps.log.warn((error as Error).message);
       // A failed run is not retried on the same material at every idle moment.
-      await this.#markTried(base).catch(() => {});
+      await this.#markTried(base, material).catch(() => {});
       return { trained: false, reason: (error as Error).message };
     } finally {
       this.#process = undefined;
@@ -490,7 +493,7 @@ export class AdapterTraining {
     await Deno.remove(join(dir, "README.md")).catch(() => {});
     const decision = keepDecision(done.loss, done.exact);
     await this.store.settle(manifest, decision);
-    await this.#markTried(base);
+    await this.#markTried(base, material);
     await Deno.remove(jobDir, { recursive: true });
     this.#deps.log.info(
       `Adapter v${version} ${decision.kept ? "kept" : "discarded"}: ${decision.reason}`,
