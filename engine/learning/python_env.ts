@@ -31,10 +31,15 @@ export function trainerScript(): string {
   return new URL("train_lora.py", TRAINER_DIR).pathname;
 }
 
+/** The pins' digest, read once: they are files of the engine, not of the user. */
+let pinsDigest: Promise<string> | undefined;
+
 /** Where the environment for the current pins lives. */
 export async function pythonEnvDir(cacheDir: string): Promise<string> {
-  const digest = createHash("sha256").update(await requirements()).digest("hex").slice(0, 12);
-  return join(cacheDir, "python", `env-${digest}`);
+  pinsDigest ??= requirements().then((text) =>
+    createHash("sha256").update(text).digest("hex").slice(0, 12)
+  );
+  return join(cacheDir, "python", `env-${await pinsDigest}`);
 }
 
 /** The environment's interpreter, when the environment is made; otherwise why learning is off. */
