@@ -357,6 +357,8 @@ export class Generator {
       if (!adapter) throw error;
       this.#refusedAdapters.add(adapter);
       this.#log.warn(`Adapter ${adapter} not loaded: ${(error as Error).message}`);
+      // This request gets the base model too, as the later ones will, not another adapter.
+      if (this.#adapter !== undefined) await this.#applyAdapter(undefined);
       return;
     }
     await this.#context.dispose();
