@@ -88,9 +88,11 @@ def main(job_path):
         with torch.no_grad():
             for sample in heldout:
                 ids = torch.tensor([sample["input_ids"]])
-                logits = net(input_ids=ids).logits[0, :-1]
-                targets = torch.tensor(sample["labels"][1:])
-                content = (targets != -100) & (targets != end)
+                # Logits only where they predict the target: the prompt's are never read.
+                size = sum(label != -100 for label in sample["labels"])
+                logits = net(input_ids=ids, logits_to_keep=size + 1).logits[0, :-1]
+                targets = torch.tensor(sample["labels"][-size:])
+                content = targets != end
                 log_probs = torch.log_softmax(logits[content].float(), dim=-1)
                 picked = log_probs.gather(1, targets[content].unsqueeze(1))
                 total, count = total - picked.sum().item(), count + int(content.sum())
