@@ -27,7 +27,6 @@ import {
 import { Embedder } from "./retrieval/mod.ts";
 import { CompletionPipeline } from "./pipeline.ts";
 import type { ModelInfo } from "./protocol/mod.ts";
-import { join } from "node:path";
 import { projectStateDir } from "./config/mod.ts";
 
 /** The sidecar's name and version, as reported to clients. */
