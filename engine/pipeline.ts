@@ -22,7 +22,7 @@ import {
   lineMayGrow,
   postprocess,
 } from "./inference/mod.ts";
-import type { Generation, ModelHost } from "./inference/mod.ts";
+import type { Generation, ModelHost, PrefixReuse } from "./inference/mod.ts";
 import { type CompleteRequest, ErrorCode, type Position } from "./protocol/mod.ts";
 import { CancelledError, EngineError } from "./protocol/errors.ts";
 
@@ -55,13 +55,19 @@ export interface CompletionInput {
   maxLines?: number;
   /** At most this many generated tokens, below the engine's own bound. */
   maxTokens?: number;
-  /** The project's context, when the document belongs to an indexed project. */
-  context?: { source: ContextSource; repoName: string };
+  /**
+   * The project's context, when the document belongs to an indexed project.
+   * `version` changes when the project's indexed files do: a line's context
+   * is then looked up again.
+   */
+  context?: { source: ContextSource; repoName: string; version?: number };
   /**
    * Evaluate the whole prompt afresh, without the cache or the model's
    * evaluated prefix: the naive path benchmarks compare against.
    */
   fresh?: boolean;
+  /** How much of the model's evaluated prefix to reuse (the generator's default when absent). */
+  reuse?: PrefixReuse;
   /** Whether recent results may answer (default true); false measures the model path alone. */
   useCache?: boolean;
   /**
@@ -83,6 +89,33 @@ export interface CompletionInput {
  */
 const RETRIEVE_BELOW_LOGPROB = -1;
 
+/** Documents whose line context is kept (see LineContext). */
+const LINE_CONTEXTS = 32;
+
+/** Names the line reaches into (`name.`): a new one may need another module's members. */
+const RECEIVERS = /[A-Za-z_$][\w$]*(?=\s*\.)/g;
+
+/**
+ * The project context a document's cursor line was given. While the user
+ * types on that line it stays as it is, so the evaluated prompt does too: it
+ * is looked up again only on another line, when the line reaches into a new
+ * name, or when the index changed. Chunks that stay keep their place (see
+ * ringOrder).
+ */
+interface LineContext {
+  /** The document's text before the cursor's line. */
+  head: string;
+  /** The names the line reached into, joined. */
+  receivers: string;
+  /** Where the chunks came from, at which version of the index, and how they were to be used. */
+  source?: ContextSource;
+  version?: number;
+  retrieval: CompletionInput["retrieval"];
+  packed: ScoredChunk[];
+  /** Whether the line's completions were made with the context, decided once per line. */
+  withContext: boolean;
+}
+
 /** Whether a completion made without project context can stand without it. */
 function isConfident(generation: Generation, shown: string): boolean {
   return shown.trim() !== "" && generation.logprobs !== undefined &&
@@ -97,6 +130,8 @@ export class CompletionPipeline {
   #syntax?: Promise<SyntaxService>;
   #inFlight = new Map<string, AbortController>();
   #cache = new CompletionCache();
+  /** Per document, the context of the line last completed (oldest first, at most LINE_CONTEXTS). */
+  #lineContexts = new Map<string, LineContext>();
   /** Requests being answered (not prefetches): a prefetch never cancels one. */
   #requests = 0;
   /** The completion being made ahead (see prefetch), or made and not yet asked for. */
@@ -199,30 +234,43 @@ export class CompletionPipeline {
           stopBelowLogprob,
           signal: abort,
           fresh: input.fresh,
+          reuse: input.reuse,
           adapter: input.adapter,
         });
       const retrieveStarted = performance.now();
-      const retrieved = input.context
-        ? await this.#retrieve(input.context.source, {
+      const line = {
+        head: cacheKey.before.slice(0, cacheKey.before.lastIndexOf("\n") + 1),
+        receivers: (linePrefix.match(RECEIVERS) ?? []).join(" "),
+        source: input.context?.source,
+        version: input.context?.version,
+        retrieval: input.retrieval,
+      };
+      const kept = this.#lineContexts.get(input.uri);
+      const sameLine = kept !== undefined && kept.head === line.head &&
+        kept.receivers === line.receivers && kept.source === line.source &&
+        kept.version === line.version && kept.retrieval === line.retrieval;
+      let packed: ScoredChunk[] = [];
+      if (sameLine) packed = kept.packed;
+      else if (input.context) {
+        const retrieved = await this.#retrieve(input.context.source, {
           // The enclosing signatures say what the code is about; the imports say where to look.
           code: [...syntax?.scopes ?? [], retrievalQuery(prefix, lineSuffix)].join("\n"),
           linePrefix,
           imports: syntax ? syntax.imports.join("\n") : importLines(input.text),
           modules: syntax?.modules,
-        }, input.path)
-        : [];
-      const packed = packContext(
-        retrieved,
-        limits.contextTokens,
-        (text) => generator.countTokens(text),
-      );
+        }, input.path);
+        packed = ringOrder(
+          kept?.packed ?? [],
+          packContext(retrieved, limits.contextTokens, (text) => generator.countTokens(text)),
+        );
+      }
       const retrieveMs = performance.now() - retrieveStarted;
       // Selective retrieval: the file alone first; the project's context when the model is
       // unsure without it (see RETRIEVE_BELOW_LOGPROB), or at once when the cursor reaches into
       // a project module, whose members the file does not show: there a sure answer is most
-      // often a made-up name.
+      // often a made-up name. Once a line needed the context, its next keys get it at once.
       const selective = packed.length > 0 && input.retrieval !== "always" &&
-        !packed.some((chunk) => chunk.kind === "members");
+        !packed.some((chunk) => chunk.kind === "members") && !(sameLine && kept.withContext);
       const alone = packed.length === 0 || selective
         ? await generate([], selective ? RETRIEVE_BELOW_LOGPROB : undefined)
         : undefined;
@@ -242,6 +290,7 @@ export class CompletionPipeline {
         text = postprocess(generation.text, cursor);
       }
       this.#cache.remember(cacheKey, text);
+      this.#keepLineContext(input.uri, { ...line, packed, withContext: context.length > 0 });
       return {
         text,
         timings: {
@@ -338,9 +387,22 @@ export class CompletionPipeline {
     };
   }
 
-  /** Forgets what is kept for a document (its cached completions, its syntax tree) when it closes. */
+  /** Remembers a document's line context, as its newest, forgetting the oldest past LINE_CONTEXTS. */
+  #keepLineContext(uri: string, context: LineContext): void {
+    this.#lineContexts.delete(uri);
+    this.#lineContexts.set(uri, context);
+    if (this.#lineContexts.size > LINE_CONTEXTS) {
+      this.#lineContexts.delete(this.#lineContexts.keys().next().value!);
+    }
+  }
+
+  /**
+   * Forgets what is kept for a document (its cached completions, its line
+   * context, its syntax tree) when it closes.
+   */
   async forget(uri: string): Promise<void> {
     this.#cache.forget(uri);
+    this.#lineContexts.delete(uri);
     (await this.#syntax?.catch(() => undefined))?.forget(uri);
   }
 
@@ -436,6 +498,23 @@ export function packContext(
     used += cost;
   }
   return chosen.sort((a, b) => a.path.localeCompare(b.path) || a.startLine - b.startLine);
+}
+
+/**
+ * Orders a new pick of chunks as a ring: those also in the previous prompt
+ * first, in the order they had there, then the new ones. The prompt's
+ * beginning then changes only where a chunk left or came, and what stays
+ * before that is still evaluated.
+ */
+export function ringOrder(previous: ScoredChunk[], chosen: ScoredChunk[]): ScoredChunk[] {
+  const identity = (chunk: ScoredChunk) => `${chunk.path}\0${chunk.text}`;
+  const byIdentity = new Map(chosen.map((chunk) => [identity(chunk), chunk]));
+  const staying = previous.map(identity).filter((id) => byIdentity.has(id));
+  const stayingIds = new Set(staying);
+  return [
+    ...staying.map((id) => byIdentity.get(id)!),
+    ...chosen.filter((chunk) => !stayingIds.has(identity(chunk))),
+  ];
 }
 
 /**

@@ -79,6 +79,11 @@ export class ProjectIndex {
     return basename(this.root);
   }
 
+  /** Changes whenever a file of the index is replaced or removed (see IndexStore.filesVersion). */
+  get contextVersion(): number {
+    return this.#store.filesVersion;
+  }
+
   /** Retrieval for the completion pipeline: what the cursor refers to, then what resembles it. */
   readonly contextSource: ContextSource = async (query, excludePath) => [
     ...this.#retriever.definitions(query, excludePath),

@@ -3,7 +3,13 @@
  *
  * @module
  */
-export { type Generation, Generator, type GeneratorOptions, loadLlama } from "./generator.ts";
+export {
+  type Generation,
+  Generator,
+  type GeneratorOptions,
+  loadLlama,
+  type PrefixReuse,
+} from "./generator.ts";
 export { ModelHost } from "./model_host.ts";
 export type { ContextSnippet, PromptFormat } from "./prompt.ts";
 export {

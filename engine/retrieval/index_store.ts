@@ -100,6 +100,7 @@ export class IndexStore {
   #vectorsCheckedAt = 0;
   /** Whether this process may save the vector index; readers only reload it. */
   writable = true;
+  #filesVersion = 0;
 
   private constructor(dir: string, dimensions: number) {
     this.#db = new DatabaseSync(join(dir, "index.sqlite"));
@@ -250,6 +251,12 @@ export class IndexStore {
       throw error;
     }
     this.#updateVectors(removed, added);
+    this.#filesVersion++;
+  }
+
+  /** Counts the files this process replaced or removed: it changes when what retrieval finds may. */
+  get filesVersion(): number {
+    return this.#filesVersion;
   }
 
   /** Forgets a file. */
@@ -265,6 +272,7 @@ export class IndexStore {
       throw error;
     }
     this.#updateVectors(removed, []);
+    this.#filesVersion++;
   }
 
   #chunkIds(path: string): number[] {

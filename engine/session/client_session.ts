@@ -304,7 +304,15 @@ export class ClientSession {
       position,
       maxLines: optionalCount(params, "maxLines"),
       maxTokens: optionalCount(params, "maxTokens"),
-      ...(project ? { context: { source: project.contextSource, repoName: project.name } } : {}),
+      ...(project
+        ? {
+          context: {
+            source: project.contextSource,
+            repoName: project.name,
+            version: project.contextVersion,
+          },
+        }
+        : {}),
       adapter: this.#learning.adapter?.adapterPath,
     };
   }

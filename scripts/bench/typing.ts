@@ -2,11 +2,12 @@
  * The `latency` suite: a scripted editing session on real files. Lines are
  * deleted and typed again key by key, with a completion requested at every
  * key as an editor does once its debounce fires. The same keystrokes run
- * three times in one process on one loaded model: through the engine
+ * four times in one process on one loaded model: through the engine
  * (evaluated prefix reused, cache, typing through), through the model path
- * alone (evaluated prefix reused, no cache: what a keystroke costs when the
- * suggestion on screen no longer fits) and the naive way (every prompt
- * evaluated afresh, no cache), so the ratios compare like with like. The
+ * alone twice (evaluated prefix reused to a batch boundary, then to the
+ * token; no cache: what a keystroke costs when the suggestion on screen no
+ * longer fits) and the naive way (every prompt evaluated afresh, no cache),
+ * so the ratios compare like with like. The
  * files belong to a real project, indexed first, so every completion has its
  * syntax and project context as in an editor (`--dir` picks the project).
  */
@@ -24,6 +25,8 @@ interface Keystroke {
   path: string;
   text: string;
   position: { line: number; character: number };
+  /** The rest of the line as written. */
+  expected: string;
 }
 
 /** Keys typed per line at most: a long line is typed up to here. */
@@ -65,6 +68,7 @@ async function typingSession(files: string[], lines: number): Promise<Keystroke[
         path,
         text: `${before}\n${typed}\n${after}`,
         position: { line, character: typed.length },
+        expected: content.slice(typed.length),
       });
     }
     picked++;
@@ -89,7 +93,7 @@ export async function typingLatency(options: { dir?: string; lines: number; log:
   const context = { source: project.contextSource, repoName: project.name };
   let peakRss = Deno.memoryUsage().rss;
   const sampler = setInterval(() => peakRss = Math.max(peakRss, Deno.memoryUsage().rss), 50);
-  const run = async (mode: "engine" | "model" | "naive", session = keystrokes) => {
+  const run = async (mode: "engine" | "model" | "modelToken" | "naive", session = keystrokes) => {
     const results: Completion[] = [];
     for (const keystroke of session) {
       results.push(
@@ -101,6 +105,9 @@ export async function typingLatency(options: { dir?: string; lines: number; log:
           position: keystroke.position,
           maxLines: 1,
           fresh: mode === "naive",
+          // The model path twice: reuse cut to batch boundaries (exact) and to the token.
+          ...(mode === "model" ? { reuse: "batch" as const } : {}),
+          ...(mode === "modelToken" ? { reuse: "token" as const } : {}),
           useCache: mode === "engine",
           context,
         }, never),
@@ -113,6 +120,7 @@ export async function typingLatency(options: { dir?: string; lines: number; log:
     await run("naive", keystrokes.slice(0, 1));
     const naive = await run("naive");
     const model = await run("model");
+    const modelToken = await run("modelToken");
     const engine = await run("engine");
     const decode = await decodeSpeed(host);
     const summary = (results: Completion[]) => {
@@ -142,10 +150,14 @@ export async function typingLatency(options: { dir?: string; lines: number; log:
         },
         fromCache: timings.length - modelled.length,
         shown: results.filter((result) => result.text !== "").length,
+        exactRestOfLine: results.filter((result, index) =>
+          result.text !== "" && result.text.trimEnd() === keystrokes[index].expected.trimEnd()
+        ).length,
       };
     };
     const engineSummary = summary(engine);
     const modelSummary = summary(model);
+    const modelTokenSummary = summary(modelToken);
     const naiveSummary = summary(naive);
     const msPerToken = 1000 / decode;
     return {
@@ -154,16 +166,17 @@ export async function typingLatency(options: { dir?: string; lines: number; log:
       lines: options.lines,
       engine: engineSummary,
       modelPath: modelSummary,
+      modelPathTokenReuse: modelTokenSummary,
       naive: naiveSummary,
       // The whole session's waiting time, naive over engine.
       sessionSpeedup: round(naiveSummary.sessionMs / engineSummary.sessionMs, 2),
       // A keystroke the cache cannot answer: median naive over median with the evaluated prefix reused.
       modelPathSpeedup: round(naiveSummary.totalMs.median / modelSummary.totalMs.median, 2),
-      // Reuse is exact: the model path suggests what the naive path does, keystroke for keystroke.
-      sameSuggestions: `${
-        model.filter((result, index) => result.text === naive[index].text)
-          .length
-      }/${keystrokes.length}`,
+      // Reuse to a batch boundary is exact: the model path suggests what the naive path does.
+      sameSuggestions: sameAs(model, naive),
+      // Reuse to the token: how often it suggests what a fresh evaluation does, and its speed.
+      sameSuggestionsTokenReuse: sameAs(modelToken, naive),
+      tokenReuseSpeedup: round(modelSummary.totalMs.median / modelTokenSummary.totalMs.median, 2),
       decodeTokensPerSecond: decode,
       // The model path's median latency in decoded tokens: the floor a completion stands on.
       modelPathInDecodedTokens: round(modelSummary.totalMs.median / msPerToken, 1),
@@ -173,6 +186,12 @@ export async function typingLatency(options: { dir?: string; lines: number; log:
     clearInterval(sampler);
     await engine.close();
   }
+}
+
+/** How many of `results` suggest what `baseline` does at the same keystroke. */
+function sameAs(results: Completion[], baseline: Completion[]): string {
+  const same = results.filter((result, index) => result.text === baseline[index].text).length;
+  return `${same}/${results.length}`;
 }
 
 /** A generation that measures decoding alone: a short prompt, evaluated afresh, 48 tokens. */

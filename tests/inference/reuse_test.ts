@@ -9,6 +9,7 @@ import { loadConfig } from "../../engine/config/mod.ts";
 import { CancelledError } from "../../engine/protocol/errors.ts";
 import { createLogger } from "../../engine/log/mod.ts";
 import type { CompletionInput } from "../../engine/pipeline.ts";
+import type { ContextSource } from "../../engine/retrieval/mod.ts";
 import { createEngine } from "../../engine/engine.ts";
 
 const log = createLogger("test", "error");
@@ -62,10 +63,13 @@ function at(uri: string, typed: string, extra: Partial<CompletionInput> = {}): C
 
 const never = new AbortController().signal;
 
-Deno.test("a completion that reuses the evaluated prefix equals one evaluated afresh", async () => {
+Deno.test("a completion that reuses the evaluated prefix to a batch boundary equals one evaluated afresh", async () => {
   await host.ready(never, 120_000);
-  await pipeline.complete(at("file:///reuse.py", ""), never);
-  const reused = await pipeline.complete(at("file:///reuse.py", "circle"), never);
+  await pipeline.complete(at("file:///reuse.py", "", { reuse: "batch" }), never);
+  const reused = await pipeline.complete(
+    at("file:///reuse.py", "circle", { reuse: "batch" }),
+    never,
+  );
   const fresh = await pipeline.complete(at("file:///reuse.py", "circle", { fresh: true }), never);
   assert.ok(
     reused.timings.reusedTokens > reused.timings.promptTokens * 0.5,
@@ -98,7 +102,7 @@ Deno.test("steady typing deep in a file reuses nearly all of the prompt at every
     if (key > 0) shares.push(result.timings.reusedTokens / result.timings.promptTokens);
   }
   assert.ok(
-    shares.every((share) => share >= 0.8),
+    shares.every((share) => share >= 0.9),
     `reused shares: ${shares.map((s) => s.toFixed(2))}`,
   );
 });
@@ -187,6 +191,65 @@ Deno.test("a prefetched completion answers the request at its cursor; another re
   const after = await pipeline.complete(at("file:///elsewhere.py", ""), never);
   assert.equal(after.timings.prefetched, undefined);
   assert.equal(after.timings.cached, false);
+});
+
+Deno.test("typing on a line keeps its project context; a new name, a new line or a changed index looks again", async () => {
+  await host.ready(never, 120_000);
+  const looked: string[] = [];
+  // A pick that changes at every key, as a search by the line's text would.
+  const source: ContextSource = (query) => {
+    looked.push(query.linePrefix);
+    const key = query.linePrefix.length;
+    return Promise.resolve([{
+      id: -1,
+      path: `shapes_${key}.py`,
+      startLine: 1,
+      endLine: 1,
+      text: `def shape_${key}(size: float) -> float: ...`,
+      score: 0.5,
+      kind: "similar" as const,
+    }]);
+  };
+  const context = { source, repoName: "geometry" };
+  const typing = (typed: string) =>
+    pipeline.complete(
+      at("file:///sticky.py", typed, { useCache: false, retrieval: "always", context }),
+      never,
+    );
+  const line = "math.pi * (outer";
+  const paths: string[] = [];
+  for (let key = 0; key <= line.length; key++) {
+    const result = await typing(line.slice(0, key));
+    paths.push(result.context!.map((chunk) => chunk.path).join());
+    if (key > 0 && key !== "math.".length) {
+      const evaluated = result.timings.promptTokens - result.timings.reusedTokens;
+      // The key's own tokens: the prompt before them stays evaluated.
+      assert.ok(evaluated <= 4, `key ${key}: ${evaluated} prompt tokens evaluated again`);
+    }
+  }
+  // Looked up where the line began and once more when it reached into `math.`.
+  assert.deepEqual(looked, ["    return ", "    return math."]);
+  assert.deepEqual(new Set(paths), new Set(["shapes_11.py", "shapes_16.py"]));
+  await pipeline.complete(
+    at("file:///sticky.py", line, {
+      useCache: false,
+      retrieval: "always",
+      context: { ...context, version: 1 },
+    }),
+    never,
+  );
+  assert.equal(looked.length, 3, "a change to the index looks again");
+  const next = await pipeline.complete(
+    at("file:///sticky.py", `${line})\n    `, {
+      useCache: false,
+      retrieval: "always",
+      context: { ...context, version: 1 },
+    }),
+    never,
+  );
+  assert.equal(looked.at(-1), "    ", "a new line looks again");
+  // What stayed in the prompt keeps its place, the new pick comes after it.
+  assert.deepEqual(next.context!.map((chunk) => chunk.path), ["shapes_4.py"]);
 });
 
 Deno.test({
