@@ -14,9 +14,10 @@
  *            evaluated prefix reused, no cache), in wall and CPU time; AST_COMPLETE_THREADS=1
  *            makes CPU time the time on one idle core (scripts/bench/generators.ts)
  *   latency  a scripted editing session: lines of real files typed key by key with a
- *            completion at every key, through the engine, the model path alone (reuse,
- *            no cache) and the naive way (fresh prompt, no cache) side by side: p50/p95,
- *            tokens evaluated vs reused, stage split, peak RSS, the model's own tokens/s;
+ *            completion at every key, through the engine, the model path alone (reuse to a
+ *            batch boundary, then to the token; no cache) and the naive way (fresh prompt, no
+ *            cache) side by side: p50/p95, tokens evaluated vs reused, exact rest of the line,
+ *            suggestions equal to the naive path's, stage split, peak RSS, the model's tokens/s;
  *            in an indexed project (`--dir`), with syntax and retrieval (scripts/bench/typing.ts)
  *   lines    single-line completions at natural cut points of real files: exact match,
  *            latency and the stage split
