@@ -71,10 +71,7 @@ export interface FimTokens {
 /**
  * Prefix-suffix-middle with the model's own FIM tokens. When the model also
  * knows repository tokens, the project context goes first as files of the
- * repository, so it stays a stable prefix between keystrokes. What is typed
- * of the cursor's line goes after the middle token, as the start of the
- * middle (llama.vscode lays out llama.cpp's `/infill` so): a keystroke then
- * only appends to the prompt, and the suffix before it stays evaluated.
+ * repository, so it stays a stable prefix between keystrokes.
  *
  * @returns The prompt's tokens.
  */
@@ -91,14 +88,12 @@ export function fimPrompt(
     }
     header.push(tokens.repo.fileSeparator, ...tokenize(`${input.path}\n`));
   }
-  const lineStart = input.prefix.lastIndexOf("\n") + 1;
   return [
     ...header,
     tokens.prefix,
-    ...tokenize(input.prefix.slice(0, lineStart)),
+    ...tokenize(input.prefix),
     tokens.suffix,
     ...tokenize(input.suffix),
     tokens.middle,
-    ...tokenize(input.prefix.slice(lineStart)),
   ];
 }

@@ -54,12 +54,9 @@ def main(job_path):
 
     def encode(sample):
         """The engine's file-alone FIM prompt, then the middle and the end token as the target."""
-        # As engine/inference/prompt.ts lays it out: what is typed of the cursor's line comes
-        # after <|fim_middle|>, as the start of the middle.
-        line_start = sample["prefix"].rfind("\n") + 1
-        prompt = ([special["<|fim_prefix|>"]] + tokenizer.encode(sample["prefix"][:line_start]) +
+        prompt = ([special["<|fim_prefix|>"]] + tokenizer.encode(sample["prefix"]) +
                   [special["<|fim_suffix|>"]] + tokenizer.encode(sample["suffix"]) +
-                  [special["<|fim_middle|>"]] + tokenizer.encode(sample["prefix"][line_start:]))
+                  [special["<|fim_middle|>"]])
         target = tokenizer.encode(sample["middle"]) + [end]
         return {"input_ids": prompt + target, "labels": [-100] * len(prompt) + target}
 
