@@ -112,8 +112,6 @@ interface LineContext {
   version?: number;
   retrieval: CompletionInput["retrieval"];
   packed: ScoredChunk[];
-  /** Whether the line's completions were made with the context, decided once per line. */
-  withContext: boolean;
 }
 
 /** Whether a completion made without project context can stand without it. */
@@ -268,9 +266,9 @@ export class CompletionPipeline {
       // Selective retrieval: the file alone first; the project's context when the model is
       // unsure without it (see RETRIEVE_BELOW_LOGPROB), or at once when the cursor reaches into
       // a project module, whose members the file does not show: there a sure answer is most
-      // often a made-up name. Once a line needed the context, its next keys get it at once.
+      // often a made-up name.
       const selective = packed.length > 0 && input.retrieval !== "always" &&
-        !packed.some((chunk) => chunk.kind === "members") && !(sameLine && kept.withContext);
+        !packed.some((chunk) => chunk.kind === "members");
       const alone = packed.length === 0 || selective
         ? await generate([], selective ? RETRIEVE_BELOW_LOGPROB : undefined)
         : undefined;
@@ -290,7 +288,7 @@ export class CompletionPipeline {
         text = postprocess(generation.text, cursor);
       }
       this.#cache.remember(cacheKey, text);
-      this.#keepLineContext(input.uri, { ...line, packed, withContext: context.length > 0 });
+      this.#keepLineContext(input.uri, { ...line, packed });
       return {
         text,
         timings: {
