@@ -223,8 +223,9 @@ Deno.test("typing on a line keeps its project context; a new name, a new line or
     paths.push(result.context!.map((chunk) => chunk.path).join());
     if (key > 0 && key !== "math.".length) {
       const evaluated = result.timings.promptTokens - result.timings.reusedTokens;
-      // The key's own tokens: the prompt before them stays evaluated.
-      assert.ok(evaluated <= 4, `key ${key}: ${evaluated} prompt tokens evaluated again`);
+      // The key's own tokens and the short suffix after them (AFTER, about 15 tokens) are
+      // evaluated again; the context and the file before them stay evaluated.
+      assert.ok(evaluated <= 32, `key ${key}: ${evaluated} prompt tokens evaluated again`);
     }
   }
   // Looked up where the line began and once more when it reached into `math.`.
