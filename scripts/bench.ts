@@ -1,6 +1,6 @@
 /**
  * `deno task bench [SUITE...] [--samples N] [--dir DIR] [--project NAME] [--limit N] [--fit-prior] [--pause MS]
- * [--llama-server PATH]`: measures the engine.
+ * [--llama-server PATH] [--suffix-chars N,N]`: measures the engine.
  * Every figure is a median with min/max (and p95 for latencies) over repeats;
  * each suite prints one JSON line on stdout, and all results are written to
  * bench-results/<time>.json so runs can be compared.
@@ -54,6 +54,10 @@
  *            typed key by key through each in turn: per-key and first-suggestion latency,
  *            shown, first-identifier match, prompt tokens and reuse, ratios engine/peer; needs
  *            --allow-net for 127.0.0.1 (scripts/bench/peer.ts)
+ *   suffix   the peer suite's lines typed key by key through the engine once per suffix window
+ *            (`--suffix-chars 1000,300`, characters after the cursor), side by side: first
+ *            identifier right, exact rest of the line, per-key latency, reuse
+ *            (scripts/bench/suffix.ts)
  */
 import { parseArgs } from "node:util";
 import { join, relative } from "node:path";
@@ -71,6 +75,7 @@ import { learning } from "./bench/learning.ts";
 import { cold } from "./bench/cold.ts";
 import { adapterSuite } from "./bench/adapter.ts";
 import { peer } from "./bench/peer.ts";
+import { suffix } from "./bench/suffix.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const log = createLogger("bench", "warn");
@@ -88,6 +93,7 @@ const { values: flags, positionals } = parseArgs({
     pause: { type: "string", default: "1000" },
     "train-samples": { type: "string" },
     "llama-server": { type: "string" },
+    "suffix-chars": { type: "string", default: "1000,300" },
   },
 });
 const SUITES: Record<string, () => Promise<Record<string, unknown>>> = {
@@ -120,6 +126,13 @@ const SUITES: Record<string, () => Promise<Record<string, unknown>>> = {
       llamaServer: flags["llama-server"],
       projects: flags.project ?? [],
       lines: Math.max(1, Math.floor(Number(flags.samples) / 2)),
+      log,
+    }),
+  suffix: () =>
+    suffix({
+      projects: flags.project ?? [],
+      lines: Math.max(1, Math.floor(Number(flags.samples) / 2)),
+      suffixChars: flags["suffix-chars"].split(",").map(Number),
       log,
     }),
   learning: () =>

@@ -437,7 +437,7 @@ interface KeyResult {
 }
 
 /** Each key of a place: the document as it reads then, the cursor, and what the line goes on with. */
-function keysOf(place: Place) {
+export function keysOf(place: Place) {
   const content = place.lines[place.line];
   return typedPrefixes(content).map((typed) => ({
     doc: place.lines.with(place.line, typed),
@@ -447,7 +447,7 @@ function keysOf(place: Place) {
 }
 
 /** The place's document with its line cleared after the indentation: where the cursor lands. */
-function landing(place: Place) {
+export function landing(place: Place) {
   const content = place.lines[place.line];
   const indent = content.length - content.trimStart().length;
   return {
