@@ -14,7 +14,7 @@ import { readProjectFiles } from "../../engine/indexer/mod.ts";
 import type { Logger } from "../../engine/log/mod.ts";
 import type { Completion, CompletionInput } from "../../engine/pipeline.ts";
 import { fetchProject, projectsNamed } from "./projects.ts";
-import { benchConfig, openIndexed, proseLines } from "./repo.ts";
+import { benchConfig, openReady, proseLines } from "./repo.ts";
 import { seeded, stats } from "./stats.ts";
 
 /** Files sampled: the largest of the project's language. */
@@ -58,12 +58,9 @@ export async function cold(
   for (const project of projectsNamed(options.projects.length ? options.projects : ["all"])) {
     const root = await Deno.realPath(await fetchProject(project));
     const config = await benchConfig();
-    const { engine, project: indexed } = await openIndexed(config, root, options.log);
+    const { engine, context } = await openReady(config, root, options.log);
     try {
-      engine.models.start();
-      await engine.models.ready(new AbortController().signal, 120_000);
       const never = new AbortController().signal;
-      const context = { source: indexed.contextSource, repoName: indexed.name };
       const results = {
         cold: [] as Completion[],
         prefetched: [] as Completion[],

@@ -127,6 +127,23 @@ export async function openIndexed(config: Config, root: string, log: Logger, wor
 }
 
 /**
+ * openIndexed, then the generator loaded, with the project's context as
+ * completions take it; the engine is closed again if the model fails.
+ */
+export async function openReady(config: Config, root: string, log: Logger) {
+  const opened = await openIndexed(config, root, log);
+  try {
+    opened.engine.models.start();
+    await opened.engine.models.ready(new AbortController().signal, 120_000);
+  } catch (error) {
+    await opened.engine.close();
+    throw error;
+  }
+  const context = { source: opened.project.contextSource, repoName: opened.project.name };
+  return { ...opened, context };
+}
+
+/**
  * Opens `root` in the engine and indexes it all now, vectors included:
  * `usableMs` until definitions and lexical search were ready (phase 1),
  * `indexMs` until every chunk was embedded too (phase 2).

@@ -12,7 +12,7 @@ import { readProjectFiles } from "../../engine/indexer/mod.ts";
 import type { Logger } from "../../engine/log/mod.ts";
 import { firstIdentifier, keysOf, landing, pickPlaces } from "./peer.ts";
 import { fetchProject, projectsNamed } from "./projects.ts";
-import { benchConfig, openIndexed } from "./repo.ts";
+import { benchConfig, openReady } from "./repo.ts";
 import { seeded, stats } from "./stats.ts";
 
 /** The lines the peer suite allows, as it does (`ADAPTER_MAX_LINES` there). */
@@ -34,12 +34,9 @@ export async function suffix(
     );
     const places = pickPlaces(files, options.lines, seeded(31));
     const config = await benchConfig();
-    const { engine, project: indexed } = await openIndexed(config, root, options.log);
+    const { engine, context } = await openReady(config, root, options.log);
     try {
-      engine.models.start();
-      await engine.models.ready(new AbortController().signal, 120_000);
       const never = new AbortController().signal;
-      const context = { source: indexed.contextSource, repoName: indexed.name };
       const windows: Record<string, unknown> = {};
       for (const suffixChars of options.suffixChars) {
         // The pipeline reads its limits from this config at every request.
