@@ -15,7 +15,7 @@ import { fileSamples, type FimSample, isHeldOut } from "../../engine/learning/mo
 import { readProjectFiles } from "../../engine/indexer/mod.ts";
 import type { Logger } from "../../engine/log/mod.ts";
 import type { Completion } from "../../engine/pipeline.ts";
-import { fetchProject, projectsNamed } from "./projects.ts";
+import { fetchProject, inSources, projectsNamed } from "./projects.ts";
 import { benchConfig } from "./repo.ts";
 import { editSimilarity, seeded, shuffleInPlace, stats } from "./stats.ts";
 
@@ -96,7 +96,7 @@ export async function adapterSuite(
       const files = await readProjectFiles(root, (path) => languageOf(path) === project.language);
       const heldOut = files.filter((file) =>
         isHeldOut(file.path, { ...sampling, seed: 1 }) &&
-        (project.sources === "" || file.path.startsWith(`${project.sources}/`))
+        inSources(project, file.path)
       );
       const candidates = heldOut.flatMap((file) =>
         fileSamples(file, sampling).map((sample) => evalLine(file.path, file.text, sample))

@@ -15,7 +15,6 @@
  * events those sessions logged.
  */
 import { join } from "node:path";
-import { languageOf } from "../../engine/documents/mod.ts";
 import { projectStateDir } from "../../engine/config/mod.ts";
 import {
   chooseThreshold,
@@ -32,7 +31,7 @@ import { readProjectFiles } from "../../engine/indexer/mod.ts";
 import type { Logger } from "../../engine/log/mod.ts";
 import { ClientSession } from "../../engine/session/mod.ts";
 import type { Engine } from "../../engine/session/mod.ts";
-import { fetchProject, projectsNamed } from "./projects.ts";
+import { type BenchProject, fetchProject, isSourceFile, projectsNamed } from "./projects.ts";
 import { benchConfig, type CodeFile, openIndexed, proseLines } from "./repo.ts";
 import { seeded, stats } from "./stats.ts";
 
@@ -192,11 +191,8 @@ function report(tally: SessionTally) {
 }
 
 /** A project's files of its language, split into the train part and the held-out part. */
-async function splitProject(root: string, sources: string, language: string) {
-  const files = await readProjectFiles(
-    root,
-    (path) => languageOf(path) === language && (sources === "" || path.startsWith(`${sources}/`)),
-  );
+async function splitProject(root: string, project: BenchProject) {
+  const files = await readProjectFiles(root, (path) => isSourceFile(project, path));
   files.sort((a, b) => a.path.localeCompare(b.path));
   const random = seeded(11);
   const train: CodeFile[] = [];
@@ -228,7 +224,7 @@ export async function learning(
   const pooled: { features: number[]; label: number }[] = [];
   for (const project of projectsNamed(options.projects.length ? options.projects : ["all"])) {
     const root = await Deno.realPath(await fetchProject(project));
-    const { train, heldOut } = await splitProject(root, project.sources, project.language);
+    const { train, heldOut } = await splitProject(root, project);
     const config = await benchConfig();
     // Training types with the filter off when fitting the prior: every suggestion is data.
     config.learning.filter = !options.fitPrior;

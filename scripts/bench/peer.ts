@@ -54,7 +54,7 @@ import type { Logger } from "../../engine/log/mod.ts";
 import { resolveModel } from "../../engine/models/mod.ts";
 import type { Engine } from "../../engine/session/mod.ts";
 import type { ContextSource } from "../../engine/retrieval/mod.ts";
-import { fetchProject, projectsNamed } from "./projects.ts";
+import { fetchProject, isSourceFile, projectsNamed } from "./projects.ts";
 import { benchConfig, type CodeFile, openIndexed, proseLines } from "./repo.ts";
 import { seeded, shuffleInPlace, stats } from "./stats.ts";
 import { typable, typedPrefixes } from "./typing.ts";
@@ -710,12 +710,7 @@ export async function peer(
     const project of projectsNamed(options.projects.length ? options.projects : ["trpc-server"])
   ) {
     const root = await Deno.realPath(await fetchProject(project));
-    const inSources = (path: string) =>
-      project.sources === "" || path.startsWith(`${project.sources}/`);
-    const files = await readProjectFiles(
-      root,
-      (path) => languageOf(path) === project.language && inSources(path),
-    );
+    const files = await readProjectFiles(root, (path) => isSourceFile(project, path));
     const places = pickPlaces(files, options.lines, seeded(31));
     const config = await benchConfig();
     try {

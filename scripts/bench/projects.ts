@@ -9,6 +9,7 @@
 import { dirname, join, normalize } from "node:path";
 import { unzipSync } from "fflate";
 import { defaultCacheDir } from "../../engine/config/mod.ts";
+import { languageOf } from "../../engine/documents/mod.ts";
 import { makePrivateDir } from "../../engine/config/private_fs.ts";
 
 /** One pinned project. */
@@ -81,6 +82,19 @@ export const PROJECTS: readonly BenchProject[] = [
 export function projectsNamed(names: string[]): BenchProject[] {
   const chosen = names.flatMap((name) => name === "all" ? PROJECTS : [findProject(name)]);
   return [...new Set(chosen)];
+}
+
+/** Whether `path` (relative to the project's root) lies under its own sources. */
+export function inSources(project: Pick<BenchProject, "sources">, path: string): boolean {
+  return project.sources === "" || path.startsWith(`${project.sources}/`);
+}
+
+/** Whether `path` is one of the project's own source files: in its sources, in its language. */
+export function isSourceFile(
+  project: Pick<BenchProject, "sources" | "language">,
+  path: string,
+): boolean {
+  return languageOf(path) === project.language && inSources(project, path);
 }
 
 function findProject(name: string): BenchProject {

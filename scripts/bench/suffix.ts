@@ -11,7 +11,7 @@ import { languageOf } from "../../engine/documents/mod.ts";
 import { readProjectFiles } from "../../engine/indexer/mod.ts";
 import type { Logger } from "../../engine/log/mod.ts";
 import { firstIdentifier, keysOf, landing, pickPlaces } from "./peer.ts";
-import { fetchProject, projectsNamed } from "./projects.ts";
+import { fetchProject, isSourceFile, projectsNamed } from "./projects.ts";
 import { benchConfig, openReady } from "./repo.ts";
 import { seeded, stats } from "./stats.ts";
 
@@ -26,12 +26,7 @@ export async function suffix(
   const names = options.projects.length ? options.projects : ["trpc-server"];
   for (const project of projectsNamed(names)) {
     const root = await Deno.realPath(await fetchProject(project));
-    const files = await readProjectFiles(
-      root,
-      (path) =>
-        languageOf(path) === project.language &&
-        (project.sources === "" || path.startsWith(`${project.sources}/`)),
-    );
+    const files = await readProjectFiles(root, (path) => isSourceFile(project, path));
     const places = pickPlaces(files, options.lines, seeded(31));
     const config = await benchConfig();
     const { engine, context } = await openReady(config, root, options.log);
