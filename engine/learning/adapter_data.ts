@@ -9,9 +9,10 @@
 import { createHash } from "node:crypto";
 import { headWholeLines, tailWholeLines } from "../documents/mod.ts";
 import type { ProjectFile } from "../indexer/mod.ts";
-
-export type { ProjectFile };
 import type { Suggestion } from "./join.ts";
+
+/** The files samples are cut from (the indexer reads them), part of this module's API. */
+export type { ProjectFile };
 
 /** One training or evaluation sample: the model sees prefix and suffix, and learns `middle`. */
 export interface FimSample {
