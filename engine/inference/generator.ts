@@ -56,7 +56,7 @@ export type PrefixReuse = "batch" | "token";
  * of the line as often (22 and 21 of 109); its suggestion differed from a
  * fresh evaluation's on 7 of 109 keys.
  */
-export const REUSE_DEFAULT: PrefixReuse = "token";
+const REUSE_DEFAULT: PrefixReuse = "token";
 
 /** The shortest run of evaluated tokens "token" reuse shifts into a new place. */
 const REUSE_MIN_RUN = 64;
