@@ -22,7 +22,7 @@ import {
   lineMayGrow,
   postprocess,
 } from "./inference/mod.ts";
-import type { Generation, ModelHost, PrefixReuse } from "./inference/mod.ts";
+import type { Generation, ModelHost, PrefixReuse, PromptLayout } from "./inference/mod.ts";
 import { type CompleteRequest, ErrorCode, type Position } from "./protocol/mod.ts";
 import { CancelledError, EngineError } from "./protocol/errors.ts";
 
@@ -68,6 +68,8 @@ export interface CompletionInput {
   fresh?: boolean;
   /** How much of the model's evaluated prefix to reuse (the generator's default when absent). */
   reuse?: PrefixReuse;
+  /** Where the prompt puts the typed part of the cursor's line (the generator's default when absent). */
+  layout?: PromptLayout;
   /** Whether recent results may answer (default true); false measures the model path alone. */
   useCache?: boolean;
   /**
@@ -233,6 +235,7 @@ export class CompletionPipeline {
           signal: abort,
           fresh: input.fresh,
           reuse: input.reuse,
+          layout: input.layout,
           adapter: input.adapter,
         });
       const retrieveStarted = performance.now();

@@ -1,6 +1,6 @@
 /**
  * `deno task bench [SUITE...] [--samples N] [--dir DIR] [--project NAME] [--limit N] [--fit-prior] [--pause MS]
- * [--llama-server PATH] [--suffix-chars N,N]`: measures the engine.
+ * [--llama-server PATH] [--suffix-chars N,N] [--layouts prefix,middle]`: measures the engine.
  * Every figure is a median with min/max (and p95 for latencies) over repeats;
  * each suite prints one JSON line on stdout, and all results are written to
  * bench-results/<time>.json so runs can be compared.
@@ -55,8 +55,10 @@
  *            shown, first-identifier match, prompt tokens and reuse, ratios engine/peer; needs
  *            --allow-net for 127.0.0.1 (scripts/bench/peer.ts)
  *   suffix   the peer suite's lines typed key by key through the engine once per suffix window
- *            (`--suffix-chars 1000,300`, characters after the cursor), side by side: first
- *            identifier right, exact rest of the line, per-key latency, reuse
+ *            (`--suffix-chars 1000,300`, characters after the cursor) and prompt layout
+ *            (`--layouts prefix,middle`: the typed part of the line before the suffix, or after
+ *            the middle token with token healing), side by side: first identifier right, exact
+ *            rest of the line, per-key latency, reuse
  *            (scripts/bench/suffix.ts)
  */
 import { parseArgs } from "node:util";
@@ -66,6 +68,7 @@ import { languageOf } from "../engine/documents/mod.ts";
 import { createLogger } from "../engine/log/mod.ts";
 import { createEngine } from "../engine/engine.ts";
 import type { Completion } from "../engine/pipeline.ts";
+import type { PromptLayout } from "../engine/inference/mod.ts";
 import { seeded, stats } from "./bench/stats.ts";
 import { indexSuite, repo } from "./bench/repo.ts";
 import { typingLatency } from "./bench/typing.ts";
@@ -94,8 +97,15 @@ const { values: flags, positionals } = parseArgs({
     "train-samples": { type: "string" },
     "llama-server": { type: "string" },
     "suffix-chars": { type: "string", default: "1000,300" },
+    layouts: { type: "string", default: "prefix" },
   },
 });
+/** A `--layouts` entry, or an error naming the ones there are. */
+function promptLayout(name: string): PromptLayout {
+  if (name === "prefix" || name === "middle") return name;
+  throw new Error(`Unknown prompt layout "${name}": prefix or middle`);
+}
+
 const SUITES: Record<string, () => Promise<Record<string, unknown>>> = {
   startup,
   threads,
@@ -133,6 +143,7 @@ const SUITES: Record<string, () => Promise<Record<string, unknown>>> = {
       projects: flags.project ?? [],
       lines: Math.max(1, Math.floor(Number(flags.samples) / 2)),
       suffixChars: flags["suffix-chars"].split(",").map(Number),
+      layouts: flags.layouts.split(",").map(promptLayout),
       log,
     }),
   learning: () =>

@@ -13,6 +13,7 @@ import {
   LlamaLogLevel,
   type LlamaModel,
   type Token,
+  TokenBias,
 } from "node-llama-cpp";
 import type { Logger } from "../log/mod.ts";
 import { checkGgufFile } from "../models/mod.ts";
@@ -24,6 +25,7 @@ import {
   type FimTokens,
   type PromptFormat,
   type PromptInput,
+  type PromptLayout,
 } from "./prompt.ts";
 
 /**
@@ -57,6 +59,24 @@ export type PrefixReuse = "batch" | "token";
  * fresh evaluation's on 7 of 109 keys.
  */
 const REUSE_DEFAULT: PrefixReuse = "token";
+
+/**
+ * Where FIM prompts put the typed part of the cursor's line unless a request
+ * says otherwise. `deno task bench suffix --layouts prefix,middle` (trpc-server,
+ * 6 lines, 201 keys, both arms in one run): "middle" answered a key in 304 ms
+ * median against 1,312 (p95 1,655 vs 3,261), reused 96.7% of prompt tokens
+ * against 67.2%, got the first identifier right 115 times of 195 against 102
+ * and the exact rest of the line 31 times of 201 against 30. Without token
+ * healing it had got the first identifier right only 15% of the time.
+ */
+const LAYOUT_DEFAULT: PromptLayout = "middle";
+
+/**
+ * Added to the logits of the tokens a healed prompt allows first: far above
+ * any logit's range, and the same for all, so greedy decoding picks the
+ * likeliest of them.
+ */
+const HEALING_LOGIT = 1e4;
 
 /** The shortest run of evaluated tokens "token" reuse shifts into a new place. */
 const REUSE_MIN_RUN = 64;
@@ -119,6 +139,8 @@ export interface GenerateRequest extends PromptInput {
   reuse?: PrefixReuse;
   /** A LoRA adapter (GGUF) to generate with; none means the base model alone. */
   adapter?: string;
+  /** Where the typed part of the cursor's line goes (default LAYOUT_DEFAULT); see PromptLayout. */
+  layout?: PromptLayout;
 }
 
 /** What came out of a generation. */
@@ -169,6 +191,8 @@ export class Generator {
   #closing = new AbortController();
   /** The model's `<|repo_name|>` and `<|file_sep|>` tokens, when it has both. */
   #fimTokens?: FimTokens;
+  /** Each ordinary token's text, read once the first prompt needs healing. */
+  #tokenTexts?: Map<Token, string>;
 
   private constructor(
     llama: Llama,
@@ -271,7 +295,15 @@ export class Generator {
     request: GenerateRequest,
     fimTokens: FimTokens,
   ): Promise<Omit<Generation, "generateMs">> {
-    const prompt = fimPrompt(request, fimTokens, (text) => this.#model.tokenize(text));
+    const { tokens: prompt, healed } = fimPrompt(
+      request,
+      fimTokens,
+      (text) => this.#model.tokenize(text),
+      request.layout ?? LAYOUT_DEFAULT,
+    );
+    const healing = healed === undefined ? undefined : this.#healing(healed);
+    // Part of a character cannot be re-typed by a token of its own: it stays in the prompt.
+    if (healed !== undefined && !healing) prompt.push(healed);
     const sequence = this.#slotFor(prompt);
     if (request.fresh) await sequence.clearHistory();
     const reusedTokens = await keepPrefix(sequence, prompt, request.reuse ?? REUSE_DEFAULT);
@@ -279,19 +311,26 @@ export class Generator {
     const tokens: Token[] = [];
     const logprobs: number[] = [];
     let text = "";
+    const unbiased = TokenBias.for(this.#model);
     const generation = sequence.evaluateWithMetadata(
       prompt.slice(sequence.nextTokenIndex),
       { confidence: true },
-      { temperature: 0, yieldEogToken: true },
+      {
+        temperature: 0,
+        yieldEogToken: true,
+        tokenBias: () => tokens.length === 0 && healing ? healing.bias : unbiased,
+      },
     );
     for await (const { token, confidence } of generation) {
       if (this.#model.isEogToken(token)) break;
       tokens.push(token);
-      logprobs.push(Math.log(confidence));
-      text = this.#model.detokenize(tokens);
+      // A healed first token was chosen among a few allowed ones: its probability says little.
+      if (!(healing && tokens.length === 1)) logprobs.push(Math.log(confidence));
+      text = this.#model.detokenize(tokens).slice(healing?.text.length ?? 0);
       if (
         tokens.length >= request.maxTokens || request.signal.aborted ||
-        logprobs.at(-1)! < (request.stopBelowLogprob ?? -Infinity) || request.shouldStop(text)
+        (logprobs.at(-1) ?? 0) < (request.stopBelowLogprob ?? -Infinity) ||
+        request.shouldStop(text)
       ) break;
     }
     return {
@@ -308,6 +347,31 @@ export class Generator {
         }
         : {}),
     };
+  }
+
+  /**
+   * Token healing for a prompt that left out `healed`, the last typed token:
+   * the tokens whose text starts with its text (it among them), each pushed
+   * far above the rest, so the first generated token re-types what it held
+   * and may go on past it (`con` → `const`). None for a token that is part
+   * of a character: no token of its own re-types it.
+   */
+  #healing(healed: Token): { text: string; bias: TokenBias } | undefined {
+    const text = this.#model.detokenize([healed]);
+    if (text.includes("\uFFFD")) return undefined;
+    this.#tokenTexts ??= new Map(
+      [...this.#model.iterateAllTokens()]
+        .filter((token) => !this.#model.isSpecialToken(token))
+        .map((token) => [token, this.#model.detokenize([token])]),
+    );
+    const bias = TokenBias.for(this.#model);
+    for (const [token, tokenText] of this.#tokenTexts) {
+      if (tokenText.startsWith(text) && !tokenText.includes("\uFFFD")) {
+        bias.set([token], { logit: HEALING_LOGIT });
+      }
+    }
+    bias.set([healed], { logit: HEALING_LOGIT });
+    return { text, bias };
   }
 
   /** Chat: a fresh conversation per request, which shares nothing but the system prompt. */

@@ -11,7 +11,7 @@ export {
   type PrefixReuse,
 } from "./generator.ts";
 export { ModelHost } from "./model_host.ts";
-export type { ContextSnippet, PromptFormat } from "./prompt.ts";
+export type { ContextSnippet, PromptFormat, PromptLayout } from "./prompt.ts";
 export {
   completionMode,
   type CursorContext,

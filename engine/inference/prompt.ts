@@ -69,6 +69,24 @@ export interface FimTokens {
 }
 
 /**
+ * Where the typed part of the cursor's line goes in a FIM prompt.
+ * "prefix": at the end of the prefix, before the suffix and the middle
+ * token, so every keystroke changes the prompt before the suffix.
+ * "middle": after the middle token, as the start of the middle, so a
+ * keystroke only appends to the prompt; its last token is left out and
+ * the first generated token must start with its text ("token healing"),
+ * since the model would rarely have split the line where the cursor did.
+ */
+export type PromptLayout = "prefix" | "middle";
+
+/** A FIM prompt's tokens, and the text its first generated token must start with. */
+export interface FimPrompt {
+  tokens: Token[];
+  /** The typed token left out of a "middle" prompt, for the generator to heal. */
+  healed?: Token;
+}
+
+/**
  * Prefix-suffix-middle with the model's own FIM tokens. When the model also
  * knows repository tokens, the project context goes first as files of the
  * repository, so it stays a stable prefix between keystrokes.
@@ -79,7 +97,8 @@ export function fimPrompt(
   input: PromptInput,
   tokens: FimTokens,
   tokenize: (text: string) => Token[],
-): Token[] {
+  layout: PromptLayout,
+): FimPrompt {
   const header: Token[] = [];
   if (tokens.repo && input.context.length > 0) {
     header.push(tokens.repo.name, ...tokenize(`${input.repoName}\n`));
@@ -88,12 +107,19 @@ export function fimPrompt(
     }
     header.push(tokens.repo.fileSeparator, ...tokenize(`${input.path}\n`));
   }
-  return [
-    ...header,
-    tokens.prefix,
-    ...tokenize(input.prefix),
-    tokens.suffix,
-    ...tokenize(input.suffix),
-    tokens.middle,
-  ];
+  const lineStart = layout === "middle" ? input.prefix.lastIndexOf("\n") + 1 : input.prefix.length;
+  const typed = tokenize(input.prefix.slice(lineStart));
+  const healed = typed.pop();
+  return {
+    tokens: [
+      ...header,
+      tokens.prefix,
+      ...tokenize(input.prefix.slice(0, lineStart)),
+      tokens.suffix,
+      ...tokenize(input.suffix),
+      tokens.middle,
+      ...typed,
+    ],
+    ...(healed === undefined ? {} : { healed }),
+  };
 }

@@ -107,6 +107,35 @@ Deno.test("steady typing deep in a file reuses nearly all of the prompt at every
   );
 });
 
+Deno.test("with the typed line after the middle token a key only appends, and the cut token is healed", async () => {
+  await host.ready(never, 120_000);
+  const middle = { layout: "middle" as const, useCache: false };
+  const line = "math.pi * (outer ** 2 - inner ** 2)";
+  let previous: number | undefined;
+  for (let key = 1; key <= 10; key++) {
+    const result = await pipeline.complete(
+      at("file:///middle.py", line.slice(0, key), middle),
+      never,
+    );
+    const evaluated = result.timings.promptTokens - result.timings.reusedTokens;
+    // The prompt grows by what was typed; at most the healed token and the new one are evaluated.
+    if (previous !== undefined) {
+      assert.ok(
+        evaluated <= 3,
+        `key ${key}: ${evaluated} of ${result.timings.promptTokens} evaluated`,
+      );
+      assert.ok(result.timings.promptTokens >= previous, `key ${key}: the prompt only grows`);
+    }
+    previous = result.timings.promptTokens;
+  }
+  // "math.p" is cut inside `pi`: the healed suggestion goes on from `p` (`i * ...`), it does
+  // not start a new word after it.
+  const healed = await pipeline.complete(at("file:///middle.py", "math.p", middle), never);
+  assert.match(healed.text, /^i\b/, JSON.stringify(healed.text));
+  const words = await pipeline.complete(at("file:///middle.py", "math.pi * (out", middle), never);
+  assert.match(words.text, /^er\b/, JSON.stringify(words.text));
+});
+
 Deno.test("a cancel stops a long prompt evaluation between batches", async () => {
   await host.ready(never, 120_000);
   const filler = Array.from(
