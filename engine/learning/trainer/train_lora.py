@@ -7,7 +7,7 @@ object per line on stdout: {"event": "loading" | "progress" | "evaluated" |
 "done", ...}. It pauses the process with SIGSTOP and resumes it with SIGCONT;
 Trainer checkpoints let a killed job resume from its last checkpoint.
 
-Usage: train_lora.py JOB.json (see AdapterJob in adapter_trainer.ts).
+Usage: train_lora.py JOB.json (written by AdapterTraining, engine/learning/adapter_training.ts).
 """
 
 import json
@@ -54,10 +54,21 @@ def main(job_path):
 
     def encode(sample):
         """The engine's file-alone FIM prompt, then the middle and the end token as the target."""
-        prompt = ([special["<|fim_prefix|>"]] + tokenizer.encode(sample["prefix"]) +
+        # As engine/inference/prompt.ts lays it out: what is typed of the cursor's line comes
+        # after <|fim_middle|>, as the start of the middle, and the target goes on from it.
+        line_start = sample["prefix"].rfind("\n") + 1
+        typed = tokenizer.encode(sample["prefix"][line_start:])
+        prompt = ([special["<|fim_prefix|>"]] + tokenizer.encode(sample["prefix"][:line_start]) +
                   [special["<|fim_suffix|>"]] + tokenizer.encode(sample["suffix"]) +
                   [special["<|fim_middle|>"]])
-        target = tokenizer.encode(sample["middle"]) + [end]
+        # The typed line and the target are one text, tokenized together, as the model would
+        # write it; only the target's tokens are learned.
+        whole = tokenizer.encode(sample["prefix"][line_start:] + sample["middle"])
+        shared = 0
+        while shared < min(len(typed), len(whole)) and typed[shared] == whole[shared]:
+            shared += 1
+        prompt += whole[:shared]
+        target = whole[shared:] + [end]
         return {"input_ids": prompt + target, "labels": [-100] * len(prompt) + target}
 
     train = [encode(sample) for sample in read_jsonl(job["train"])
