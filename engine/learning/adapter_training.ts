@@ -194,14 +194,14 @@ function pick(samples: FimSample[], count: number): FimSample[] {
 }
 
 /** What an adapter was trained from, to tell when there is enough new. */
-interface Material {
+export interface Material {
   /** A short hash of each file's text, by path. */
   files: Record<string, string>;
   accepted: number;
 }
 
 /** The material of `files` and `outcomes`: a short hash per file, and the accepted completions. */
-function materialOf(files: ProjectFile[], outcomes: Suggestion[]): Material {
+export function materialOf(files: ProjectFile[], outcomes: Suggestion[]): Material {
   const hashes: Record<string, string> = {};
   for (const file of files) {
     hashes[file.path] = createHash("sha256").update(file.text).digest("hex").slice(0, 8);
@@ -209,6 +209,23 @@ function materialOf(files: ProjectFile[], outcomes: Suggestion[]): Material {
   const accepted = outcomes
     .filter(({ outcome }) => outcome === "accepted" || outcome === "partial").length;
   return { files: hashes, accepted };
+}
+
+/**
+ * Why to train again on `now` after a try on `tried`, if there is enough new:
+ * a tenth of the files added, changed or removed, or
+ * {@link RETRAIN_AFTER_ACCEPTED} more accepted completions.
+ */
+export function retrainReason(tried: Material, now: Material): string | undefined {
+  const changed = Object.keys({ ...now.files, ...tried.files })
+    .filter((path) => now.files[path] !== tried.files[path]).length;
+  if (changed >= Math.max(1, Object.keys(now.files).length / 10)) {
+    return `${changed} files changed since the last training`;
+  }
+  if (now.accepted - tried.accepted >= RETRAIN_AFTER_ACCEPTED) {
+    return `${now.accepted - tried.accepted} more accepted completions since the last training`;
+  }
+  return undefined;
 }
 
 /** Why the converter writes no adapter for this model, if it does not (it writes qwen2's). */
@@ -321,8 +338,7 @@ export class AdapterTraining {
 
   /**
    * Why to train now, when it is worth it: no adapter tried yet on this base
-   * model, or enough new since the last try (a tenth of the files changed, or
-   * {@link RETRAIN_AFTER_ACCEPTED} more accepted completions).
+   * model, or enough new since the last try (retrainReason).
    */
   async #needsTraining(): Promise<string | undefined> {
     const status = await this.refresh();
@@ -332,16 +348,7 @@ export class AdapterTraining {
     if (!tried || tried.base !== base.sha256) {
       return status.state === "ready" ? undefined : status.reason;
     }
-    const now = materialOf(await this.#deps.files(), await this.#deps.outcomes());
-    const changed = Object.keys({ ...now.files, ...tried.files })
-      .filter((path) => now.files[path] !== tried.files[path]).length;
-    if (changed >= Math.max(1, Object.keys(now.files).length / 10)) {
-      return `${changed} files changed since the last training`;
-    }
-    if (now.accepted - tried.accepted >= RETRAIN_AFTER_ACCEPTED) {
-      return `${now.accepted - tried.accepted} more accepted completions since the last training`;
-    }
-    return undefined;
+    return retrainReason(tried, materialOf(await this.#deps.files(), await this.#deps.outcomes()));
   }
 
   /** Records what this try trained from, so the next waits for enough new. */

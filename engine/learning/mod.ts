@@ -49,6 +49,9 @@ export {
   AdapterTraining,
   type AdapterTrainingDeps,
   type BaseModel,
+  type Material,
+  materialOf,
+  retrainReason,
   type TrainingOutcome,
 } from "./adapter_training.ts";
 export { pythonEnv, setUpPythonEnv } from "./python_env.ts";

@@ -17,7 +17,9 @@ import {
   fileSamples,
   isHeldOut,
   keepDecision,
+  materialOf,
   type ProjectFile,
+  retrainReason,
   type ShownEvent,
   type Suggestion,
 } from "../../engine/learning/mod.ts";
@@ -105,6 +107,41 @@ function manifest(
     bytes: 1,
   };
 }
+
+Deno.test("retrainReason: a tenth of the files changed or 25 more accepted completions train again", () => {
+  const files = zorbProject(40);
+  const accepted = (count: number) =>
+    Array.from({ length: count }, () => ({ outcome: "accepted" }) as Suggestion);
+  const tried = materialOf(files, accepted(10));
+  assert.equal(retrainReason(tried, materialOf(files, accepted(10))), undefined);
+  // 3 of 40 files edited: not yet a tenth.
+  const edited = (count: number) =>
+    files.map((file, index) => index < count ? { ...file, text: `${file.text}# edited\n` } : file);
+  assert.equal(retrainReason(tried, materialOf(edited(3), accepted(10))), undefined);
+  assert.equal(
+    retrainReason(tried, materialOf(edited(4), accepted(10))),
+    "4 files changed since the last training",
+  );
+  // Files removed and added count as changed too.
+  const moved = [
+    ...files.slice(2),
+    ...edited(2).slice(0, 2).map((file) => ({
+      ...file,
+      path: `moved/${file.path}`,
+    })),
+  ];
+  assert.equal(
+    retrainReason(tried, materialOf(moved, accepted(10))),
+    "4 files changed since the last training",
+  );
+  // Accepted completions: 24 more wait, 25 more train; rejected ones never count.
+  const rejected = Array.from({ length: 40 }, () => ({ outcome: "rejected" }) as Suggestion);
+  assert.equal(retrainReason(tried, materialOf(files, [...accepted(34), ...rejected])), undefined);
+  assert.equal(
+    retrainReason(tried, materialOf(files, accepted(35))),
+    "25 more accepted completions since the last training",
+  );
+});
 
 Deno.test("AdapterStore keeps a better candidate, discards a worse one, refuses another base", async () => {
   const stateDir = await Deno.makeTempDir();
@@ -283,6 +320,72 @@ Deno.test({
         () => {},
       );
       await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "training waits for another project's on the machine, and a killed run resumes from its checkpoint",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const roots: string[] = [];
+    for (let project = 0; project < 2; project++) {
+      const root = await Deno.realPath(await Deno.makeTempDir());
+      await Deno.mkdir(join(root, "handlers"));
+      for (const file of zorbProject(40)) {
+        await Deno.writeTextFile(join(root, file.path), file.text);
+      }
+      roots.push(root);
+    }
+    const base = loadConfig();
+    const adapter = {
+      ...base.learning.adapter,
+      idleMs: 60_000,
+      perFile: 2,
+      maxTrainSamples: 24,
+      maxHeldoutSamples: 4,
+      accumulate: 1,
+    };
+    const config = { ...base, learning: { ...base.learning, adapter } };
+    const engine = createEngine(config, log, { allowedRoots: roots });
+    const [first, second] = roots.map((root) => engine.adapters(root)!);
+    const step = (training: typeof first) => training.status().training?.step ?? 0;
+    try {
+      engine.models.start();
+      await engine.models.ready(new AbortController().signal, 60_000);
+      // 24 steps, a checkpoint every 5: past step 5 the first is on disk.
+      const killed = first.train();
+      await waitFor("step 6", () => step(first) >= 6 || undefined, 300_000);
+      const waiting = second.train();
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      assert.ok(second.training, "the second project's training is under way");
+      assert.equal(second.processId, undefined, "but its trainer waits for the first's");
+      Deno.kill(first.processId!, "SIGKILL");
+      const outcome = await killed;
+      assert.equal(outcome.trained, false);
+      assert.match(outcome.reason, /stopped by SIGKILL/);
+      // The machine is free: the second starts now. It is stopped too, to keep the test short.
+      const secondPid = await waitFor("the second trainer", () => second.processId, 30_000);
+      Deno.kill(secondPid, "SIGKILL");
+      assert.equal((await waiting).trained, false);
+
+      // Run again on the same material: it goes on from checkpoint 5, never back to step 1.
+      const resumed = first.train();
+      const steps: number[] = [];
+      const watch = setInterval(() => step(first) > 0 && steps.push(step(first)), 50);
+      const done = await resumed.finally(() => clearInterval(watch));
+      assert.ok(done.trained, JSON.stringify(done));
+      assert.ok(steps.length > 0 && Math.min(...steps) > 5, `steps seen: ${steps.join(",")}`);
+    } finally {
+      await engine.close();
+      for (const root of roots) {
+        await Deno.remove(projectStateDir(config.cacheDir, root), { recursive: true }).catch(
+          () => {},
+        );
+        await Deno.remove(root, { recursive: true });
+      }
     }
   },
 });
