@@ -103,6 +103,8 @@ export async function humanevalFim(options: { limit: number; sets?: string[]; lo
           repoName: "",
           maxTokens: BARE_MAX_TOKENS,
           shouldStop: (text) => oneLine && FIRST_LINE_DONE.test(text),
+          // The whole prefix before the suffix, as published harnesses prompt it.
+          layout: "prefix",
           signal: never,
         });
         const bareText = oneLine ? `${firstLine(generation.text)}\n` : generation.text;
