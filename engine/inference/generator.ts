@@ -78,6 +78,13 @@ const LAYOUT_DEFAULT: PromptLayout = "middle";
  */
 const HEALING_LOGIT = 1e4;
 
+/**
+ * What a healed first token may not go on with: the end of the line. The
+ * user is typing on it; a token such as " \n" would end it where they are,
+ * which a line whose earlier siblings were left unfinished invites.
+ */
+const ENDS_LINE = /^[ \t]*\r?\n/;
+
 /** The shortest run of evaluated tokens "token" reuse shifts into a new place. */
 const REUSE_MIN_RUN = 64;
 
@@ -324,12 +331,13 @@ export class Generator {
     for await (const { token, confidence } of generation) {
       if (this.#model.isEogToken(token)) break;
       tokens.push(token);
-      // A healed first token was chosen among a few allowed ones: its probability says little.
-      if (!(healing && tokens.length === 1)) logprobs.push(Math.log(confidence));
+      // A healed first token's probability is among the tokens that re-type the cut one:
+      // how sure the model is of what follows the typed text, which selective retrieval reads.
+      logprobs.push(Math.log(confidence));
       text = this.#model.detokenize(tokens).slice(healing?.text.length ?? 0);
       if (
         tokens.length >= request.maxTokens || request.signal.aborted ||
-        (logprobs.at(-1) ?? 0) < (request.stopBelowLogprob ?? -Infinity) ||
+        logprobs.at(-1)! < (request.stopBelowLogprob ?? -Infinity) ||
         request.shouldStop(text)
       ) break;
     }
@@ -366,7 +374,10 @@ export class Generator {
     );
     const bias = TokenBias.for(this.#model);
     for (const [token, tokenText] of this.#tokenTexts) {
-      if (tokenText.startsWith(text) && !tokenText.includes("\uFFFD")) {
+      if (
+        tokenText.startsWith(text) && !tokenText.includes("\uFFFD") &&
+        !ENDS_LINE.test(tokenText.slice(text.length))
+      ) {
         bias.set([token], { logit: HEALING_LOGIT });
       }
     }

@@ -134,6 +134,25 @@ Deno.test("with the typed line after the middle token a key only appends, and th
   assert.match(healed.text, /^i\b/, JSON.stringify(healed.text));
   const words = await pipeline.complete(at("file:///middle.py", "math.pi * (out", middle), never);
   assert.match(words.text, /^er\b/, JSON.stringify(words.text));
+  // Lines left unfinished above (`items = `, `total = `) invite the healed " " to become " \n",
+  // ending the line being typed; a healed token never ends the line.
+  const shop = await Deno.readTextFile(
+    new URL("../fixtures/shop/app.py", import.meta.url),
+  );
+  const unfinished = await host.generator!.generate({
+    prefix: `${shop.trimEnd()}\n    items = \n    total = \n    tax = `,
+    suffix: "\n",
+    path: "app.py",
+    languageId: "python",
+    multiline: false,
+    context: [],
+    repoName: "",
+    maxTokens: 12,
+    shouldStop: () => false,
+    layout: "middle",
+    signal: never,
+  });
+  assert.match(unfinished.text, /^\S/, JSON.stringify(unfinished.text));
 });
 
 Deno.test("a cancel stops a long prompt evaluation between batches", async () => {
