@@ -91,6 +91,11 @@ export interface FimPrompt {
  * knows repository tokens, the project context goes first as files of the
  * repository, so it stays a stable prefix between keystrokes.
  *
+ * The prompt never holds more than `maxTokens` (characters are bounded
+ * before, but one character may be several tokens): past it, the project
+ * context goes first, then the suffix keeps its head within a quarter of
+ * what is left and the prefix its tail, the text nearest the cursor.
+ *
  * @returns The prompt's tokens.
  */
 export function fimPrompt(
@@ -98,6 +103,7 @@ export function fimPrompt(
   tokens: FimTokens,
   tokenize: (text: string) => Token[],
   layout: PromptLayout,
+  maxTokens: number,
 ): FimPrompt {
   const header: Token[] = [];
   if (tokens.repo && input.context.length > 0) {
@@ -108,18 +114,24 @@ export function fimPrompt(
     header.push(tokens.repo.fileSeparator, ...tokenize(`${input.path}\n`));
   }
   const lineStart = layout === "middle" ? input.prefix.lastIndexOf("\n") + 1 : input.prefix.length;
-  const typed = tokenize(input.prefix.slice(lineStart));
+  let typed = tokenize(input.prefix.slice(lineStart));
+  let before = tokenize(input.prefix.slice(0, lineStart));
+  let after = tokenize(input.suffix);
+  // The three FIM tokens; `typed` still holds the token to heal, which may go back in.
+  const fixed = 3;
+  const fits = (head: Token[]) =>
+    head.length + fixed + typed.length + before.length + after.length <= maxTokens;
+  const kept = fits(header) ? header : [];
+  if (!fits(kept)) {
+    typed = typed.slice(-Math.max(1, maxTokens - fixed));
+    const room = Math.max(0, maxTokens - fixed - typed.length);
+    const suffixShare = Math.min(after.length, Math.floor(room / 4));
+    before = before.slice(Math.max(0, before.length - (room - suffixShare)));
+    after = after.slice(0, room - before.length);
+  }
   const healed = typed.pop();
   return {
-    tokens: [
-      ...header,
-      tokens.prefix,
-      ...tokenize(input.prefix.slice(0, lineStart)),
-      tokens.suffix,
-      ...tokenize(input.suffix),
-      tokens.middle,
-      ...typed,
-    ],
+    tokens: [...kept, tokens.prefix, ...before, tokens.suffix, ...after, tokens.middle, ...typed],
     ...(healed === undefined ? {} : { healed }),
   };
 }

@@ -66,6 +66,26 @@ Deno.test("Generator.load() picks FIM for a model with FIM tokens", async () => 
   }
 });
 
+Deno.test("Generator.generate() cuts a prompt longer than its context to fit it", async () => {
+  const generator = await Generator.load(await writeTinyModel({ fim: true }), options);
+  try {
+    // Within the character bounds, but far more tokens than a 512-token context holds.
+    const generation = await generator.generate({
+      ...request,
+      prefix: "x = [1, 2]\n".repeat(200) + "def x(",
+      suffix: ")\n" + "y = 3\n".repeat(200),
+      signal: new AbortController().signal,
+    });
+    assert.ok(
+      generation.promptTokens + request.maxTokens <= options.contextSize,
+      `prompt tokens: ${generation.promptTokens}`,
+    );
+    assert.ok(generation.generatedTokens > 0, "it generated");
+  } finally {
+    await generator.dispose();
+  }
+});
+
 Deno.test("Generator.load() picks the chat template for a model without FIM tokens", async () => {
   const path = await writeTinyModel({ fim: false, chatTemplate: CHATML_TEMPLATE });
   const generator = await Generator.load(path, options);
