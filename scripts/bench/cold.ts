@@ -7,6 +7,7 @@
  *   `--pause` ms (1 s by default), then the request at the same cursor;
  * - prefetched, then a key: the same pause, then one key typed before the
  *   request, so the prefetch is cancelled and only what it evaluated helps.
+ * It also reports the process's peak RSS over the project's run.
  */
 import { join } from "node:path";
 import { languageOf } from "../../engine/documents/mod.ts";
@@ -15,7 +16,7 @@ import type { Logger } from "../../engine/log/mod.ts";
 import type { Completion, CompletionInput } from "../../engine/pipeline.ts";
 import { fetchProject, projectsNamed } from "./projects.ts";
 import { benchConfig, openReady, proseLines } from "./repo.ts";
-import { seeded, stats } from "./stats.ts";
+import { rssPeak, seeded, stats } from "./stats.ts";
 
 /** Files sampled: the largest of the project's language. */
 const LARGEST_FILES = 12;
@@ -58,6 +59,7 @@ export async function cold(
   for (const project of projectsNamed(options.projects.length ? options.projects : ["all"])) {
     const root = await Deno.realPath(await fetchProject(project));
     const config = await benchConfig();
+    const rss = rssPeak();
     const { engine, context } = await openReady(config, root, options.log);
     try {
       const never = new AbortController().signal;
@@ -111,9 +113,12 @@ export async function cold(
         sameAsCold: results.prefetched.filter((result, index) =>
           result.text === results.cold[index].text
         ).length,
+        // The engine's whole life in this project: indexing, the model, every completion.
+        peakRssMb: rss.stop(),
       };
       console.error(JSON.stringify({ project: project.name, ...reports[project.name] as object }));
     } finally {
+      rss.stop();
       await engine.close();
       await Deno.remove(config.cacheDir, { recursive: true });
     }

@@ -32,7 +32,7 @@ import type { Completion } from "../../engine/pipeline.ts";
 import { createEngine } from "../../engine/engine.ts";
 import type { Engine } from "../../engine/session/mod.ts";
 import { fetchProject, projectsNamed } from "./projects.ts";
-import { editSimilarity, seeded, shuffleInPlace, stats } from "./stats.ts";
+import { editSimilarity, rssPeak, seeded, shuffleInPlace, stats } from "./stats.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 export const DEFAULT_PROJECT = join(
@@ -620,10 +620,9 @@ export async function indexSuite(options: { dir?: string; files: number; log: Lo
   const source = resolve(options.dir ?? await pythonStdlib());
   const root = await copyFirstFiles(source, options.files);
   const config = await benchConfig();
-  let peakRss = Deno.memoryUsage().rss;
-  const sampler = setInterval(() => peakRss = Math.max(peakRss, Deno.memoryUsage().rss), 100);
+  const rss = rssPeak(100);
   const { engine, project, usableMs, indexMs } = await openIndexed(config, root, options.log);
-  clearInterval(sampler);
+  const peakRssMb = rss.stop();
   const { files, chunks } = project.indexer.progress();
   const paths = (await Array.fromAsync(walkProject(root))).map((file) => file.path);
   const random = seeded(5);
@@ -671,7 +670,7 @@ export async function indexSuite(options: { dir?: string; files: number; log: Lo
     indexMs: { usable: Math.round(usableMs), vectors: Math.round(indexMs) },
     filesPerSecond: { usable: perSecond(files, usableMs), vectors: perSecond(files, indexMs) },
     chunksPerSecond: { usable: perSecond(chunks, usableMs), vectors: perSecond(chunks, indexMs) },
-    peakRssMb: Math.round(peakRss / 1e6),
+    peakRssMb,
     embedMsPerChunk: { single: stats(single), batchOf16: stats(batched) },
     // A save: stored and searchable lexically, then its chunks embedded.
     reindexAfterSaveMs: stats(reindexMs),

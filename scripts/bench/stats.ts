@@ -47,3 +47,18 @@ export function editSimilarity(a: string, b: string): number {
   }
   return 1 - row[b.length] / Math.max(a.length, b.length);
 }
+
+/**
+ * Samples this process's RSS every `everyMs` from now; `stop` ends it and
+ * gives the peak seen, in MB (a spike between samples can be missed).
+ */
+export function rssPeak(everyMs = 50): { stop: () => number } {
+  let peak = Deno.memoryUsage().rss;
+  const sampler = setInterval(() => peak = Math.max(peak, Deno.memoryUsage().rss), everyMs);
+  return {
+    stop: () => {
+      clearInterval(sampler);
+      return Math.round(Math.max(peak, Deno.memoryUsage().rss) / 1e6);
+    },
+  };
+}

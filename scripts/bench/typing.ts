@@ -18,7 +18,7 @@ import type { ModelHost } from "../../engine/inference/mod.ts";
 import type { Logger } from "../../engine/log/mod.ts";
 import type { Completion } from "../../engine/pipeline.ts";
 import { benchConfig, DEFAULT_PROJECT, openIndexed } from "./repo.ts";
-import { seeded, stats } from "./stats.ts";
+import { rssPeak, seeded, stats } from "./stats.ts";
 
 /** One keystroke's document and cursor. */
 interface Keystroke {
@@ -91,8 +91,7 @@ export async function typingLatency(options: { dir?: string; lines: number; log:
   await host.ready(never, 120_000);
   const { pipeline } = engine;
   const context = { source: project.contextSource, repoName: project.name };
-  let peakRss = Deno.memoryUsage().rss;
-  const sampler = setInterval(() => peakRss = Math.max(peakRss, Deno.memoryUsage().rss), 50);
+  const rss = rssPeak();
   const run = async (mode: "engine" | "model" | "modelToken" | "naive", session = keystrokes) => {
     const results: Completion[] = [];
     for (const keystroke of session) {
@@ -180,10 +179,10 @@ export async function typingLatency(options: { dir?: string; lines: number; log:
       decodeTokensPerSecond: decode,
       // The model path's median latency in decoded tokens: the floor a completion stands on.
       modelPathInDecodedTokens: round(modelSummary.totalMs.median / msPerToken, 1),
-      peakRssMb: Math.round(peakRss / 1e6),
+      peakRssMb: rss.stop(),
     };
   } finally {
-    clearInterval(sampler);
+    rss.stop();
     await engine.close();
   }
 }
