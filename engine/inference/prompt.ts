@@ -93,8 +93,9 @@ export interface FimPrompt {
  *
  * The prompt never holds more than `maxTokens` (characters are bounded
  * before, but one character may be several tokens): past it, the project
- * context goes first, then the suffix keeps its head within a quarter of
- * what is left and the prefix its tail, the text nearest the cursor.
+ * context goes first, then the prefix keeps its tail (the text nearest the
+ * cursor) and the suffix its head: a quarter of what is left, or more when
+ * the prefix is shorter than the rest.
  *
  * @returns The prompt's tokens.
  */
