@@ -24,6 +24,7 @@ import {
   resolveModel,
   sha256File,
 } from "./models/mod.ts";
+import { releaseFreedMemory, tuneAllocator } from "./memory/mod.ts";
 import { Embedder } from "./retrieval/mod.ts";
 import { CompletionPipeline } from "./pipeline.ts";
 import type { ModelInfo } from "./protocol/mod.ts";
@@ -64,7 +65,10 @@ function createModelHost(
       throw error;
     }
     log.info(`Loading ${choice.name} from ${path}`);
-    return await Generator.load(path, { ...config.generator, llama, log, signal });
+    const generator = await Generator.load(path, { ...config.generator, llama, log, signal });
+    // The buffers the file was read through are freed now; the heap keeps them otherwise.
+    releaseFreedMemory();
+    return generator;
   }, log);
 }
 
@@ -171,6 +175,7 @@ export function createEngine(
   options: { workspace?: string; allowedRoots?: string[]; embedderThreads?: number } = {},
 ): Engine {
   const { workspace } = options;
+  if (!tuneAllocator()) log.debug("C allocator left as it is (no glibc, or no FFI permission)");
   let choice: GeneratorChoice | undefined;
   const choiceListeners = new Set<() => void>();
   let resolved: ResolvedModel | undefined;

@@ -27,6 +27,7 @@ import {
   type PromptInput,
   type PromptLayout,
 } from "./prompt.ts";
+import { TokenTexts } from "./token_texts.ts";
 
 /**
  * Prompt tokens are evaluated in batches of this many, always starting at a
@@ -199,7 +200,7 @@ export class Generator {
   /** The model's `<|repo_name|>` and `<|file_sep|>` tokens, when it has both. */
   #fimTokens?: FimTokens;
   /** Each ordinary token's text, read once the first prompt needs healing. */
-  #tokenTexts?: Map<Token, string>;
+  #tokenTexts?: TokenTexts;
 
   private constructor(
     llama: Llama,
@@ -375,22 +376,22 @@ export class Generator {
   #healing(healed: Token): { text: string; bias: TokenBias } | undefined {
     const text = this.#model.detokenize([healed]);
     if (text.includes("\uFFFD")) return undefined;
-    this.#tokenTexts ??= new Map(
-      [...this.#model.iterateAllTokens()]
-        .filter((token) => !this.#model.isSpecialToken(token))
-        .map((token) => [token, this.#model.detokenize([token])]),
-    );
+    this.#tokenTexts ??= new TokenTexts(this.#ordinaryTokenTexts());
     const bias = TokenBias.for(this.#model);
-    for (const [token, tokenText] of this.#tokenTexts) {
-      if (
-        tokenText.startsWith(text) && !tokenText.includes("\uFFFD") &&
-        !ENDS_LINE.test(tokenText.slice(text.length))
-      ) {
+    for (const [tokenText, token] of this.#tokenTexts.startingWith(text)) {
+      if (!ENDS_LINE.test(tokenText.slice(text.length))) {
         bias.set([token], { logit: HEALING_LOGIT });
       }
     }
     bias.set([healed], { logit: HEALING_LOGIT });
     return { text, bias };
+  }
+
+  /** Each ordinary (not special) token with its text. */
+  *#ordinaryTokenTexts(): Iterable<[string, Token]> {
+    for (const token of this.#model.iterateAllTokens()) {
+      if (!this.#model.isSpecialToken(token)) yield [this.#model.detokenize([token]), token];
+    }
   }
 
   /** Chat: a fresh conversation per request, which shares nothing but the system prompt. */
