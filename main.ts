@@ -469,7 +469,10 @@ async function learn(config: Config, log: Logger, args: string[]): Promise<void>
       const progress = setInterval(() => {
         const training = adapter.status().training;
         if (training) {
-          log.info(`step ${training.step}/${training.steps}, ${training.etaSeconds ?? "?"} s left`);
+          const what = training.phase === "evaluating" ? "held-out line" : "step";
+          log.info(
+            `${what} ${training.step}/${training.steps}, ${training.etaSeconds ?? "?"} s left`,
+          );
         }
       }, 10_000);
       try {

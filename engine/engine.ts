@@ -7,12 +7,18 @@
  */
 import { SyntaxService } from "./ast/mod.ts";
 import type { Config } from "./config/mod.ts";
-import { KNOWN_LANGUAGES, languageOf } from "./documents/mod.ts";
+import { KNOWN_LANGUAGES, languageOf, positionAt } from "./documents/mod.ts";
 import type { Engine } from "./session/mod.ts";
 import { Generator, loadLlama, ModelHost } from "./inference/mod.ts";
 import type { Logger } from "./log/mod.ts";
 import { MAX_FILE_BYTES, Projects, readProjectFiles } from "./indexer/mod.ts";
-import { AdapterTraining, type BaseModel, FeedbackLog, joinOutcomes } from "./learning/mod.ts";
+import {
+  AdapterTraining,
+  type BaseModel,
+  FeedbackLog,
+  type FimSample,
+  joinOutcomes,
+} from "./learning/mod.ts";
 import {
   chooseGenerator,
   findModel,
@@ -95,13 +101,15 @@ function createProjects(
 /**
  * The projects' adapters, one per project, training when its clients are
  * idle; the base model is the generator once loaded, known by its sha256
- * (its pin, or the hash of a file the user brings).
+ * (its pin, or the hash of a file the user brings). A candidate is measured
+ * by the pipeline completing held-out lines as it completes the user's.
  */
 function createAdapters(
   config: Config,
   log: Logger,
   models: ModelHost,
   model: () => ResolvedModel | undefined,
+  pipeline: CompletionPipeline,
 ): {
   get(root: string): AdapterTraining;
   onChange(listener: () => void): void;
@@ -128,6 +136,24 @@ function createAdapters(
       architecture: generator.architecture,
     };
   };
+  const completeLine = async (
+    sample: FimSample,
+    adapter: string | undefined,
+    signal: AbortSignal,
+  ) => {
+    const text = sample.prefix + sample.suffix;
+    const completion = await pipeline.complete({
+      uri: `ast-complete-heldout:${sample.path}`,
+      path: sample.path,
+      languageId: languageOf(sample.path),
+      text,
+      position: positionAt(text, sample.prefix.length),
+      maxLines: 1,
+      useCache: false,
+      adapter,
+    }, signal);
+    return completion.text;
+  };
   // The adapter to serve depends on the model: look again once it is loaded.
   models.onChange(() => {
     for (const training of byRoot.values()) {
@@ -146,6 +172,7 @@ function createAdapters(
           files: () => readProjectFiles(root),
           outcomes: async () => joinOutcomes(await new FeedbackLog(stateDir).readEvents()),
           baseModel,
+          completeLine,
           log,
           onChange: () => listeners.forEach((listener) => listener()),
         }, options);
@@ -183,10 +210,10 @@ export function createEngine(
     choice = made;
     for (const listener of choiceListeners) listener();
   }, (model) => resolved = model);
-  const adapters = createAdapters(config, log, models, () => resolved);
   const syntax = SyntaxService.create();
   syntax.catch((error) => log.warn(`Tree-sitter unavailable: ${error.message}`));
   const pipeline = new CompletionPipeline(config, models, log, syntax);
+  const adapters = createAdapters(config, log, models, () => resolved, pipeline);
   const projects = createProjects(config, log, {
     syntax,
     embedderThreads: options.embedderThreads,

@@ -16,6 +16,8 @@ export type { ProjectFile };
 
 /** One training or evaluation sample: the model sees prefix and suffix, and learns `middle`. */
 export interface FimSample {
+  /** The file it was cut from, relative to the project. */
+  path: string;
   prefix: string;
   suffix: string;
   middle: string;
@@ -89,6 +91,7 @@ export function fileSamples(file: ProjectFile, options: SampleOptions): FimSampl
     const cut = indent + Math.floor((rank * 1e6 % 1) * (code / 2));
     const lineStart = starts[index];
     return {
+      path: file.path,
       prefix: tailWholeLines(file.text.slice(0, lineStart + cut), options.maxPrefixChars),
       suffix: headWholeLines(
         file.text.slice(lineStart + line.length),
@@ -121,6 +124,7 @@ export function adapterData(
     const kept = outcome === "accepted" ? shown.text : outcome === "partial" ? acceptedText : "";
     if (!kept?.trim() || isHeldOut(shown.path, options)) continue;
     data.train.push({
+      path: shown.path,
       prefix: shown.prefix,
       suffix: shown.suffix,
       middle: kept,

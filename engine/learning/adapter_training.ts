@@ -5,16 +5,23 @@
  * cache). The process is stopped (SIGSTOP) the moment a completion request
  * arrives and continued (SIGCONT) once the editor is idle again; a killed
  * job resumes from its last checkpoint. The candidate is kept only if it
- * lowers the held-out loss (adapter_store.ts).
+ * lowers the held-out loss and the engine's own completions of held-out
+ * lines are exactly right at least as often with it (adapter_store.ts);
+ * those completions yield to the user's as training does.
  */
 import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { type AdapterConfig, makePrivateDir } from "../config/mod.ts";
-import type { LearningAdapterStatus, LearningAdapterTraining } from "../protocol/mod.ts";
+import type {
+  LearningAdapterCompletions,
+  LearningAdapterStatus,
+  LearningAdapterTraining,
+} from "../protocol/mod.ts";
 import { adapterData, type FimSample, type ProjectFile, unitHash } from "./adapter_data.ts";
 import {
   type AdapterManifest,
   AdapterStore,
+  type CandidateScores,
   type HeldoutScores,
   keepDecision,
   type StoredAdapter,
@@ -44,6 +51,16 @@ export interface AdapterTrainingDeps {
   outcomes: () => Promise<Suggestion[]>;
   /** The generator's model, once it is loaded. */
   baseModel: () => Promise<BaseModel | undefined>;
+  /**
+   * The text the engine would show for a held-out sample's line, completed
+   * as the user's are (its file alone, one line, no cache) with `adapter`, or
+   * with the base model when it is undefined.
+   */
+  completeLine: (
+    sample: FimSample,
+    adapter: string | undefined,
+    signal: AbortSignal,
+  ) => Promise<string>;
   log: { info(message: string): void; warn(message: string): void };
   /** Hears every change of `status()`: a start, a pause, progress (at most every few seconds), an end. */
   onChange?: () => void;
@@ -184,6 +201,20 @@ async function readLines(
   return kept;
 }
 
+/** The engine completing held-out lines for a candidate: where it is, and what waits for idle. */
+interface Evaluation {
+  step: number;
+  steps: number;
+  /** Milliseconds the lines done so far took. */
+  lineMs: number;
+  paused: boolean;
+  stopped: boolean;
+  /** The line under way, aborted when a completion request arrives. */
+  controller?: AbortController;
+  /** Resolved when the editor is idle again (or the evaluation is stopped). */
+  waiters: (() => void)[];
+}
+
 /** A seeded choice of at most `count` samples. */
 function pick(samples: FimSample[], count: number): FimSample[] {
   if (samples.length <= count) return samples;
@@ -246,6 +277,7 @@ export class AdapterTraining {
   #deps: AdapterTrainingDeps;
   #options: AdapterTrainingOptions;
   #process?: TrainerProcess;
+  #evaluation?: Evaluation;
   #running?: Promise<TrainingOutcome>;
   #idleTimer?: ReturnType<typeof setTimeout>;
   /** The adapter to serve, as last looked up (see refresh). */
@@ -266,13 +298,28 @@ export class AdapterTraining {
 
   /** The adapter's state as last looked up, with training progress now. */
   status(): LearningAdapterStatus {
-    const process = this.#process;
-    if (!process) return this.#status;
-    const training: LearningAdapterTraining = {
-      state: process.paused ? "paused" : "running",
-      ...process.progress,
-      ...(process.etaSeconds() !== undefined ? { etaSeconds: process.etaSeconds() } : {}),
-    };
+    const process = this.#process, evaluation = this.#evaluation;
+    let training: LearningAdapterTraining;
+    if (process) {
+      const eta = process.etaSeconds();
+      training = {
+        state: process.paused ? "paused" : "running",
+        phase: "training",
+        ...process.progress,
+        ...(eta !== undefined ? { etaSeconds: eta } : {}),
+      };
+    } else if (evaluation) {
+      const { step, steps, lineMs } = evaluation;
+      training = {
+        state: evaluation.paused ? "paused" : "running",
+        phase: "evaluating",
+        step,
+        steps,
+        ...(step > 0 ? { etaSeconds: Math.round(lineMs / step * (steps - step) / 1000) } : {}),
+      };
+    } else {
+      return this.#status;
+    }
     return { ...this.#status, training };
   }
 
@@ -315,16 +362,28 @@ export class AdapterTraining {
       this.#process.pause();
       this.#changed();
     }
+    const evaluation = this.#evaluation;
+    if (evaluation && !evaluation.paused) {
+      evaluation.paused = true;
+      evaluation.controller?.abort();
+      this.#changed();
+    }
     clearTimeout(this.#idleTimer);
     if (this.#closed) return;
     const timer = setTimeout(() => this.#onIdle(), this.#options.idleMs);
-    Deno.unrefTimer(timer);
+    // A paused evaluation waits on this timer alone (a paused trainer on its process).
+    if (!this.#evaluation) Deno.unrefTimer(timer);
     this.#idleTimer = timer;
   }
 
   #onIdle(): void {
     if (this.#process) {
       this.#process.resume();
+      this.#changed();
+      return;
+    }
+    if (this.#evaluation) {
+      this.#resumeEvaluation();
       this.#changed();
       return;
     }
@@ -498,7 +557,17 @@ export class AdapterTraining {
       bytes: (await Deno.stat(join(dir, "adapter.gguf"))).size,
     };
     await Deno.remove(join(dir, "README.md")).catch(() => {});
-    const decision = keepDecision(done.loss, done.exact);
+    let scores: CandidateScores = { loss: done.loss, exact: done.exact };
+    // The engine's measure takes minutes: only a candidate the trainer's measures keep needs it.
+    if (keepDecision(scores).kept) {
+      const before = current && "gguf" in current ? current.gguf : undefined;
+      scores = {
+        ...scores,
+        completions: await this.#completeHeldout(heldout, before, join(dir, "adapter.gguf")),
+      };
+      manifest.completions = scores.completions;
+    }
+    const decision = keepDecision(scores);
     await this.store.settle(manifest, decision);
     await this.#markTried(base, material);
     await Deno.remove(jobDir, { recursive: true });
@@ -507,6 +576,97 @@ export class AdapterTraining {
     );
     await this.refresh();
     return { trained: true, manifest, ...decision };
+  }
+
+  /**
+   * How many held-out lines the engine completes exactly right before (with
+   * `before`, the adapter in use, else the base model) and with the
+   * candidate: one arm after the other, since changing adapters makes the
+   * model's context again. A completion request aborts the line under way;
+   * it is done again once the editor is idle.
+   */
+  async #completeHeldout(
+    samples: FimSample[],
+    before: string | undefined,
+    candidate: string,
+  ): Promise<LearningAdapterCompletions> {
+    const evaluation: Evaluation = {
+      step: 0,
+      steps: samples.length * 2,
+      lineMs: 0,
+      paused: false,
+      stopped: false,
+      waiters: [],
+    };
+    this.#evaluation = evaluation;
+    this.#changed();
+    let toldAt = performance.now();
+    const exactlyRight = async (adapter: string | undefined) => {
+      let right = 0;
+      for (const sample of samples) {
+        if (await this.#completeLine(evaluation, sample, adapter) === sample.middle) right++;
+        evaluation.step++;
+        if (performance.now() - toldAt >= PROGRESS_EVERY_MS) {
+          toldAt = performance.now();
+          this.#changed();
+        }
+      }
+      return right;
+    };
+    try {
+      const beforeRight = await exactlyRight(before);
+      return {
+        lines: samples.length,
+        before: beforeRight,
+        candidate: await exactlyRight(candidate),
+      };
+    } finally {
+      this.#evaluation = undefined;
+      this.#changed();
+    }
+  }
+
+  /** One held-out line's completion, done again until no completion request interrupts it. */
+  async #completeLine(
+    evaluation: Evaluation,
+    sample: FimSample,
+    adapter: string | undefined,
+  ): Promise<string> {
+    for (;;) {
+      while (evaluation.paused && !evaluation.stopped) {
+        await new Promise<void>((resolve) => evaluation.waiters.push(resolve));
+      }
+      if (evaluation.stopped) throw new Error("The adapter's evaluation was stopped");
+      const controller = new AbortController();
+      evaluation.controller = controller;
+      const started = performance.now();
+      try {
+        const text = await this.#deps.completeLine(sample, adapter, controller.signal);
+        if (!controller.signal.aborted) {
+          evaluation.lineMs += performance.now() - started;
+          return text;
+        }
+      } catch (error) {
+        if (!controller.signal.aborted) throw error;
+      }
+    }
+  }
+
+  /** The editor is idle again: the evaluation goes on. */
+  #resumeEvaluation(): void {
+    const evaluation = this.#evaluation;
+    if (!evaluation) return;
+    evaluation.paused = false;
+    for (const resolve of evaluation.waiters.splice(0)) resolve();
+  }
+
+  /** Ends the evaluation under way, if any: its training run ends without a decision. */
+  #stopEvaluation(): void {
+    const evaluation = this.#evaluation;
+    if (!evaluation) return;
+    evaluation.stopped = true;
+    evaluation.controller?.abort();
+    this.#resumeEvaluation();
   }
 
   /**
@@ -543,12 +703,14 @@ export class AdapterTraining {
     this.#closed = true;
     clearTimeout(this.#idleTimer);
     this.#process?.stop();
+    this.#stopEvaluation();
     await this.#running?.catch(() => {});
   }
 
   /** Removes every adapter and the job in progress. */
   async reset(): Promise<{ removed: boolean; bytes: number }> {
     this.#process?.stop();
+    this.#stopEvaluation();
     await this.#running?.catch(() => {});
     const removed = await this.store.reset();
     await this.refresh();

@@ -358,12 +358,31 @@ export interface LearningAdapterEvaluation {
   heldoutLoss: { base: number; current?: number; candidate: number };
   /** Share of the held-out lines each writes exactly (greedy), on the same samples. */
   heldoutExact: { base: number; current?: number; candidate: number };
+  /**
+   * The same held-out lines completed by the engine as it completes the
+   * user's, before (with the adapter in use, else the base model) and with
+   * the candidate: how many came out exactly right. Absent when the
+   * trainer's measures refused the candidate already.
+   */
+  completions?: LearningAdapterCompletions;
+}
+
+/** Held-out lines the engine completed exactly right, before and with a candidate adapter. */
+export interface LearningAdapterCompletions {
+  lines: number;
+  before: number;
+  candidate: number;
 }
 
 /** Training in progress: where it is and how long it should take. */
 export interface LearningAdapterTraining {
   /** "running", or "paused" while completions are being served. */
   state: "running" | "paused";
+  /**
+   * "training": the trainer's steps; "evaluating": the engine completing
+   * held-out lines before and with the candidate (`step` and `steps` count lines).
+   */
+  phase: "training" | "evaluating";
   step: number;
   steps: number;
   /** Seconds left at the pace so far; absent before the first step. */

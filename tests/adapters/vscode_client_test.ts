@@ -266,7 +266,7 @@ Deno.test("the status bar's detail says what the project's adapter is doing", ()
     adapterLine({
       state: "none",
       reason: "no adapter kept yet",
-      training: { state: "paused", step: 12, steps: 80, etaSeconds: 290 },
+      training: { state: "paused", phase: "training", step: 12, steps: 80, etaSeconds: 290 },
     }),
     "Adapter: training 12/80 (paused), ~5 min left.",
   );
@@ -274,23 +274,32 @@ Deno.test("the status bar's detail says what the project's adapter is doing", ()
     adapterLine({
       state: "ready",
       version: 3,
-      training: { state: "running", step: 0, steps: 80 },
+      training: { state: "running", phase: "training", step: 0, steps: 80 },
     }),
     "Adapter: v3 in use; training 0/80.",
   );
   assert.equal(
     adapterLine({
       state: "none",
-      training: { state: "running", step: 79, steps: 80, etaSeconds: 20 },
+      training: { state: "running", phase: "training", step: 79, steps: 80, etaSeconds: 20 },
     }),
     "Adapter: training 79/80, under a minute left.",
   );
   assert.equal(
     adapterLine({
       state: "none",
-      training: { state: "running", step: 1, steps: 80, etaSeconds: 5_000 },
+      training: { state: "running", phase: "training", step: 1, steps: 80, etaSeconds: 5_000 },
     }),
     "Adapter: training 1/80, ~1 h 23 min left.",
+  );
+  // After its steps, the candidate's held-out lines are completed through the engine.
+  assert.equal(
+    adapterLine({
+      state: "ready",
+      version: 3,
+      training: { state: "paused", phase: "evaluating", step: 30, steps: 120, etaSeconds: 130 },
+    }),
+    "Adapter: v3 in use; evaluating the candidate 30/120 (paused), ~2 min left.",
   );
   assert.equal(
     adapterLine({ state: "none", reason: "no adapter kept yet" }),

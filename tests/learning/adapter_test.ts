@@ -154,16 +154,32 @@ Deno.test("AdapterStore keeps a better candidate, discards a worse one, refuses 
       base: 0.2,
       candidate: 0.25,
     });
-    const keep = keepDecision(better.heldoutLoss, better.heldoutExact);
+    const keep = keepDecision({ loss: better.heldoutLoss, exact: better.heldoutExact });
     assert.equal(keep.kept, true, keep.reason);
     await store.settle(better, keep);
     // A lower loss is not enough: fewer lines written exactly is not kept.
-    const lowerLossFewerExact = keepDecision({ base: 2, candidate: 1 }, {
-      base: 0.2,
-      candidate: 0.15,
+    const lowerLossFewerExact = keepDecision({
+      loss: { base: 2, candidate: 1 },
+      exact: { base: 0.2, candidate: 0.15 },
     });
     assert.equal(lowerLossFewerExact.kept, false);
     assert.match(lowerLossFewerExact.reason, /base model.*fewer lines exactly right/);
+    // Better by the trainer's measures, but the engine completes fewer held-out lines exactly.
+    const trainerOnly = { loss: { base: 2, candidate: 1 }, exact: { base: 0.2, candidate: 0.3 } };
+    const fewerCompletions = keepDecision({
+      ...trainerOnly,
+      completions: { lines: 51, before: 20, candidate: 19 },
+    });
+    assert.equal(fewerCompletions.kept, false);
+    assert.match(
+      fewerCompletions.reason,
+      /completions exactly right 19 of 51 against 20: fewer completions exactly right/,
+    );
+    const asMany = keepDecision({
+      ...trainerOnly,
+      completions: { lines: 51, before: 20, candidate: 20 },
+    });
+    assert.equal(asMany.kept, true, asMany.reason);
     assert.equal((await store.current())?.manifest.version, 1);
 
     // A version a killed run left unsettled is removed; numbers are not reused.
@@ -179,7 +195,7 @@ Deno.test("AdapterStore keeps a better candidate, discards a worse one, refuses 
       current: 0.25,
       candidate: 0.25,
     });
-    const decision = keepDecision(worse.heldoutLoss, worse.heldoutExact);
+    const decision = keepDecision({ loss: worse.heldoutLoss, exact: worse.heldoutExact });
     assert.equal(decision.kept, false);
     assert.match(decision.reason, /current adapter.*the loss fell less than 1\.0%/);
     const evaluation = await store.settle(worse, decision);
@@ -266,13 +282,28 @@ Deno.test({
       assert.equal(await processState(pid), "T");
       await new Promise((resolve) => setTimeout(resolve, 1000));
       assert.ok(training.status().training!.step <= stepAtPause + 1);
-      // Idle again for idleMs: it goes on, and finishes.
+      // Idle again for idleMs: it goes on. Then the engine completes the held-out
+      // lines before and with the candidate, and a request pauses that too.
+      await waitFor(
+        "the candidate's evaluation",
+        () => training.status().training?.phase === "evaluating" || undefined,
+        600_000,
+      );
+      training.activity();
+      assert.equal(training.status().training?.state, "paused");
+      const lineAtPause = training.status().training!.step;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      assert.equal(training.status().training!.step, lineAtPause);
       const outcome = await trained;
       assert.ok(outcome.trained, JSON.stringify(outcome));
       assert.equal(outcome.kept, true, outcome.reason);
       const { heldoutLoss, heldoutExact } = outcome.manifest;
       assert.ok(heldoutLoss.candidate < heldoutLoss.base, JSON.stringify(heldoutLoss));
       assert.ok(heldoutExact.candidate >= heldoutExact.base, JSON.stringify(heldoutExact));
+      const { completions } = outcome.manifest;
+      assert.equal(completions?.lines, 6, JSON.stringify(completions));
+      assert.ok(completions && completions.candidate >= completions.before);
+      assert.deepEqual((await training.store.lastEvaluation())?.completions, completions);
       const status = await training.refresh();
       assert.equal(status.state, "ready");
       assert.equal(status.version, outcome.manifest.version);
@@ -308,6 +339,8 @@ Deno.test({
       assert.ok(again.trained, JSON.stringify(again));
       assert.equal(again.kept, false, again.reason);
       assert.ok(again.manifest.heldoutLoss.current! < again.manifest.heldoutLoss.candidate);
+      // The trainer's measures refused it: the engine's minutes of completions were not spent.
+      assert.equal(again.manifest.completions, undefined);
       assert.equal((await training.store.current())!.manifest.version, outcome.manifest.version);
       assert.equal((await training.store.lastEvaluation())!.kept, false);
 
@@ -351,7 +384,11 @@ Deno.test({
     const config = { ...base, learning: { ...base.learning, adapter } };
     const engine = createEngine(config, log, { allowedRoots: roots });
     const [first, second] = roots.map((root) => engine.adapters(root)!);
-    const step = (training: typeof first) => training.status().training?.step ?? 0;
+    // The trainer's step (after its steps the candidate's evaluation counts lines).
+    const step = (training: typeof first) => {
+      const progress = training.status().training;
+      return progress?.phase === "training" ? progress.step : 0;
+    };
     try {
       engine.models.start();
       await engine.models.ready(new AbortController().signal, 60_000);

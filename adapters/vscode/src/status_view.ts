@@ -86,7 +86,8 @@ export function learningLine(learning: NonNullable<StatusRequest.Result["learnin
 
 /**
  * The project's adapter, in one line, e.g. "Adapter: v3 in use.", "Adapter:
- * training 12/80 (paused), ~5 min left.", "Adapter: off (why)."; a discarded
+ * training 12/80 (paused), ~5 min left.", "Adapter: evaluating the candidate
+ * 30/120, ~2 min left.", "Adapter: off (why)."; a discarded
  * last candidate is said too.
  */
 export function adapterLine(adapter: LearningAdapterStatus): string {
@@ -101,7 +102,9 @@ export function adapterLine(adapter: LearningAdapterStatus): string {
   if (training) {
     const paused = training.state === "paused" ? " (paused)" : "";
     const eta = training.etaSeconds === undefined ? "" : `, ${timeLeft(training.etaSeconds)}`;
-    parts.push(`training ${training.step}/${training.steps}${paused}${eta}`);
+    // Evaluating: the engine completes held-out lines before and with the candidate.
+    const doing = training.phase === "evaluating" ? "evaluating the candidate" : "training";
+    parts.push(`${doing} ${training.step}/${training.steps}${paused}${eta}`);
   }
   if (last && !last.kept) {
     // The engine's reason may end by saying "discarded" itself.
