@@ -7,7 +7,7 @@
  */
 import { SyntaxService } from "./ast/mod.ts";
 import type { Config } from "./config/mod.ts";
-import { KNOWN_LANGUAGES, languageOf, positionAt } from "./documents/mod.ts";
+import { KNOWN_LANGUAGES, languageOf } from "./documents/mod.ts";
 import type { Engine } from "./session/mod.ts";
 import { Generator, loadLlama, ModelHost } from "./inference/mod.ts";
 import type { Logger } from "./log/mod.ts";
@@ -32,7 +32,7 @@ import {
 } from "./models/mod.ts";
 import { releaseFreedMemory, tuneAllocator } from "./memory/mod.ts";
 import { Embedder } from "./retrieval/mod.ts";
-import { CompletionPipeline } from "./pipeline.ts";
+import { CompletionPipeline, heldOutLineInput } from "./pipeline.ts";
 import type { ModelInfo } from "./protocol/mod.ts";
 import { projectStateDir } from "./config/mod.ts";
 
@@ -142,16 +142,15 @@ function createAdapters(
     signal: AbortSignal,
   ) => {
     const text = sample.prefix + sample.suffix;
-    const completion = await pipeline.complete({
-      uri: `ast-complete-heldout:${sample.path}`,
-      path: sample.path,
-      languageId: languageOf(sample.path),
-      text,
-      position: positionAt(text, sample.prefix.length),
-      maxLines: 1,
-      useCache: false,
-      adapter,
-    }, signal);
+    const completion = await pipeline.complete(
+      heldOutLineInput({
+        uri: `ast-complete-heldout:${sample.path}`,
+        path: sample.path,
+        text,
+        offset: sample.prefix.length,
+      }, adapter),
+      signal,
+    );
     return completion.text;
   };
   // The adapter to serve depends on the model: look again once it is loaded.

@@ -14,7 +14,14 @@ import type { ContextSource, RetrievalQuery, ScoredChunk } from "./retrieval/mod
 import { type CacheKey, CompletionCache } from "./cache/mod.ts";
 import type { Config } from "./config/mod.ts";
 import type { Logger } from "./log/mod.ts";
-import { checkDocumentSize, headWholeLines, offsetAt, tailWholeLines } from "./documents/mod.ts";
+import {
+  checkDocumentSize,
+  headWholeLines,
+  languageOf,
+  offsetAt,
+  positionAt,
+  tailWholeLines,
+} from "./documents/mod.ts";
 import {
   completionMode,
   type CursorContext,
@@ -80,6 +87,27 @@ export interface CompletionInput {
   retrieval?: "selective" | "always";
   /** The project's LoRA adapter (its GGUF), when it has one for the model in use. */
   adapter?: string;
+}
+
+/**
+ * The input that completes the rest of the line at `offset` of a file from
+ * the file alone, never from recent results: how held-out lines are measured
+ * (the adapter's keep rule and its bench).
+ */
+export function heldOutLineInput(
+  line: { uri: string; path: string; text: string; offset: number },
+  adapter?: string,
+): CompletionInput {
+  return {
+    uri: line.uri,
+    path: line.path,
+    languageId: languageOf(line.path),
+    text: line.text,
+    position: positionAt(line.text, line.offset),
+    maxLines: 1,
+    useCache: false,
+    adapter,
+  };
 }
 
 /**

@@ -167,9 +167,8 @@ class TrainerProcess {
   /** Seconds left at the pace of the steps so far. */
   etaSeconds(): number | undefined {
     const { step, steps } = this.progress;
-    if (step === 0) return undefined;
     const running = this.#runningMs + (this.#paused ? 0 : performance.now() - this.#since);
-    return Math.round(running / step * (steps - step) / 1000);
+    return etaSeconds(running, step, steps);
   }
 
   #signal(signal: Deno.Signal): void {
@@ -179,6 +178,11 @@ class TrainerProcess {
       // Already exited: nothing to signal.
     }
   }
+}
+
+/** Seconds left of `steps` at the pace of the `step` done in `spentMs`; none before the first. */
+function etaSeconds(spentMs: number, step: number, steps: number): number | undefined {
+  return step === 0 ? undefined : Math.round(spentMs / step * (steps - step) / 1000);
 }
 
 /** Reads a stream line by line; returns the lines (the last STDERR_LINES kept). */
@@ -211,8 +215,8 @@ interface Evaluation {
   stopped: boolean;
   /** The line under way, aborted when a completion request arrives. */
   controller?: AbortController;
-  /** Resolved when the editor is idle again (or the evaluation is stopped). */
-  waiters: (() => void)[];
+  /** Resolves the paused line's wait when the editor is idle again (or the evaluation is stopped). */
+  wake?: () => void;
 }
 
 /** A seeded choice of at most `count` samples. */
@@ -299,15 +303,14 @@ export class AdapterTraining {
   /** The adapter's state as last looked up, with training progress now. */
   status(): LearningAdapterStatus {
     const process = this.#process, evaluation = this.#evaluation;
-    let training: LearningAdapterTraining;
+    let training: Omit<LearningAdapterTraining, "etaSeconds">, eta: number | undefined;
     if (process) {
-      const eta = process.etaSeconds();
       training = {
         state: process.paused ? "paused" : "running",
         phase: "training",
         ...process.progress,
-        ...(eta !== undefined ? { etaSeconds: eta } : {}),
       };
+      eta = process.etaSeconds();
     } else if (evaluation) {
       const { step, steps, lineMs } = evaluation;
       training = {
@@ -315,12 +318,15 @@ export class AdapterTraining {
         phase: "evaluating",
         step,
         steps,
-        ...(step > 0 ? { etaSeconds: Math.round(lineMs / step * (steps - step) / 1000) } : {}),
       };
+      eta = etaSeconds(lineMs, step, steps);
     } else {
       return this.#status;
     }
-    return { ...this.#status, training };
+    return {
+      ...this.#status,
+      training: { ...training, ...(eta !== undefined ? { etaSeconds: eta } : {}) },
+    };
   }
 
   #changed(): void {
@@ -596,7 +602,6 @@ export class AdapterTraining {
       lineMs: 0,
       paused: false,
       stopped: false,
-      waiters: [],
     };
     this.#evaluation = evaluation;
     this.#changed();
@@ -634,7 +639,9 @@ export class AdapterTraining {
   ): Promise<string> {
     for (;;) {
       while (evaluation.paused && !evaluation.stopped) {
-        await new Promise<void>((resolve) => evaluation.waiters.push(resolve));
+        await new Promise<void>((resolve) => {
+          evaluation.wake = resolve;
+        });
       }
       if (evaluation.stopped) throw new Error("The adapter's evaluation was stopped");
       const controller = new AbortController();
@@ -657,7 +664,8 @@ export class AdapterTraining {
     const evaluation = this.#evaluation;
     if (!evaluation) return;
     evaluation.paused = false;
-    for (const resolve of evaluation.waiters.splice(0)) resolve();
+    evaluation.wake?.();
+    evaluation.wake = undefined;
   }
 
   /** Ends the evaluation under way, if any: its training run ends without a decision. */

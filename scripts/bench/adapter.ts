@@ -9,12 +9,12 @@
  */
 import { join } from "node:path";
 import { defaultCacheDir } from "../../engine/config/mod.ts";
-import { languageOf, positionAt } from "../../engine/documents/mod.ts";
+import { languageOf } from "../../engine/documents/mod.ts";
 import { createEngine } from "../../engine/engine.ts";
 import { fileSamples, type FimSample, isHeldOut } from "../../engine/learning/mod.ts";
 import { readProjectFiles } from "../../engine/indexer/mod.ts";
 import type { Logger } from "../../engine/log/mod.ts";
-import type { Completion } from "../../engine/pipeline.ts";
+import { type Completion, heldOutLineInput } from "../../engine/pipeline.ts";
 import { fetchProject, inSources, projectsNamed } from "./projects.ts";
 import { benchConfig } from "./repo.ts";
 import { editSimilarity, seeded, shuffleInPlace, stats } from "./stats.ts";
@@ -104,16 +104,10 @@ export async function adapterSuite(
       const lines = shuffleInPlace(candidates, seeded(EVAL_SEED)).slice(0, options.samples);
       const signal = new AbortController().signal;
       const complete = (line: EvalLine, arm: string, adapter?: string) =>
-        engine.pipeline.complete({
-          uri: `file://${join(root, line.path)}?${arm}`,
-          path: line.path,
-          languageId: languageOf(line.path),
-          text: line.text,
-          position: positionAt(line.text, line.offset),
-          maxLines: 1,
-          useCache: false,
-          adapter,
-        }, signal);
+        engine.pipeline.complete(
+          heldOutLineInput({ ...line, uri: `file://${join(root, line.path)}?${arm}` }, adapter),
+          signal,
+        );
       // One arm after the other: switching adapters makes the model's context again.
       const base: Completion[] = [], adapted: Completion[] = [];
       for (const line of lines) base.push(await complete(line, "base"));
