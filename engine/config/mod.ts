@@ -89,8 +89,10 @@ export interface AdapterConfig {
   idleMs: number;
   /** Share of the project's files held out to evaluate a new adapter on. */
   heldoutShare: number;
-  /** Most samples cut from one file. */
+  /** Most samples cut from one training file. */
   perFile: number;
+  /** Most samples cut from one held-out file. */
+  heldoutPerFile: number;
   /** Most training samples (a seeded choice when there are more). */
   maxTrainSamples: number;
   /** Most held-out samples a candidate is evaluated on. */
@@ -201,8 +203,10 @@ export function loadConfig(overrides: ConfigOverrides = {}): Config {
         idleMs: Number(env("LEARN_IDLE_MS") ?? 5 * 60_000),
         heldoutShare: 0.2,
         perFile: 2,
+        // A candidate is measured on up to 100 held-out lines: on 34-51, one line was 2-3 points.
+        heldoutPerFile: 5,
         maxTrainSamples: 160,
-        maxHeldoutSamples: 60,
+        maxHeldoutSamples: 100,
         learningRate: 1e-3,
         accumulate: 2,
         epochs: 1,

@@ -32,6 +32,8 @@ export interface SampleOptions {
   heldoutShare: number;
   /** Most samples cut from one file. */
   perFile: number;
+  /** Most samples cut from one held-out file (adapterData's; more lines measure a candidate better). */
+  heldoutPerFile?: number;
   /** The prompt's windows, as the pipeline cuts them (config.completion). */
   maxPrefixChars: number;
   maxSuffixChars: number;
@@ -116,7 +118,11 @@ export function adapterData(
   const data: AdapterData = { train: [], heldout: [], trainFiles: 0, heldoutFiles: 0, accepted: 0 };
   for (const file of files) {
     const heldOut = isHeldOut(file.path, options);
-    (heldOut ? data.heldout : data.train).push(...fileSamples(file, options));
+    if (heldOut) {
+      data.heldout.push(
+        ...fileSamples(file, { ...options, perFile: options.heldoutPerFile ?? options.perFile }),
+      );
+    } else data.train.push(...fileSamples(file, options));
     if (heldOut) data.heldoutFiles++;
     else data.trainFiles++;
   }

@@ -70,15 +70,41 @@ export interface CandidateScores {
 }
 
 /**
+ * A candidate's completions must beat what it would replace by more than
+ * chance: of the held-out lines the two get differently right, the candidate
+ * must win so many that an even coin would do as well at most this often
+ * (the exact one-sided sign test). One line more of 50 is within chance.
+ */
+export const MAX_CHANCE = 0.1;
+
+/**
+ * How often an even coin tossed `gained + lost` times comes up at least
+ * `gained` times: the chance that a candidate no better than what it
+ * replaces wins this many of the lines on which they differ.
+ */
+export function signTestChance(gained: number, lost: number): number {
+  const tosses = gained + lost;
+  let ways = 1; // tosses choose k, from k = 0 up
+  let atLeast = 0;
+  for (let k = 0; k <= tosses; k++) {
+    if (k >= gained) atLeast += ways;
+    ways = ways * (tosses - k) / (k + 1);
+  }
+  return atLeast / 2 ** tosses;
+}
+
+/**
  * Whether to keep a candidate, and why: it must lower the held-out loss by
  * {@link MIN_LOSS_GAIN} and write at least as many held-out targets exactly as
  * what it would replace (the adapter in use, else the base model), and the
- * engine's own completions of held-out lines with it must be exactly right at
- * least as often. A lower loss alone is not enough: a first LoRA lowered it
- * by 59% on trpc-server while exact matches fell; and the trainer's
- * teacher-forced measures are not what the user sees: on rich a candidate
- * with 37% less loss and 4.5 times the exact targets completed one line
- * fewer of 51 through the engine.
+ * engine's own completions of held-out lines with it must be exactly right
+ * more often, by more than chance ({@link MAX_CHANCE}). A lower loss alone is
+ * not enough: a first LoRA lowered it by 59% on trpc-server while exact
+ * matches fell; and the trainer's teacher-forced measures are not what the
+ * user sees: on rich a candidate with 37% less loss and 4.5 times the exact
+ * targets completed one line fewer of 51 through the engine. Nor is one line
+ * more: on rich a candidate completed 8 of 34 lines against 7 and then one
+ * fewer of 51 other held-out lines.
  */
 export function keepDecision(
   { loss, exact, completions }: CandidateScores,
@@ -95,7 +121,7 @@ export function keepDecision(
     `against ${percent(exactBefore)}`;
   const measured = completions
     ? `${trainer}, completions exactly right ${completions.candidate} of ${completions.lines} ` +
-      `against ${completions.before}`
+      `against ${completions.before} (${completions.gained} gained, ${completions.lost} lost)`
     : trainer;
   if (gain < MIN_LOSS_GAIN) {
     return {
@@ -106,8 +132,18 @@ export function keepDecision(
   if (exact.candidate < exactBefore) {
     return { kept: false, reason: `${measured}: fewer lines exactly right` };
   }
-  if (completions && completions.candidate < completions.before) {
-    return { kept: false, reason: `${measured}: fewer completions exactly right` };
+  if (completions) {
+    if (completions.gained <= completions.lost) {
+      return { kept: false, reason: `${measured}: no more completions exactly right` };
+    }
+    const chance = signTestChance(completions.gained, completions.lost);
+    if (chance > MAX_CHANCE) {
+      return {
+        kept: false,
+        reason: `${measured}: a gain chance alone gives ${percent(chance)} of the time ` +
+          `(at most ${percent(MAX_CHANCE)})`,
+      };
+    }
   }
   return { kept: true, reason: measured };
 }

@@ -587,7 +587,7 @@ export class AdapterTraining {
   /**
    * How many held-out lines the engine completes exactly right before (with
    * `before`, the adapter in use, else the base model) and with the
-   * candidate: one arm after the other, since changing adapters makes the
+   * candidate, and how many only one of them gets right: one arm after the other, since changing adapters makes the
    * model's context again. A completion request aborts the line under way;
    * it is done again once the editor is idle.
    */
@@ -606,10 +606,11 @@ export class AdapterTraining {
     this.#evaluation = evaluation;
     this.#changed();
     let toldAt = performance.now();
+    // Whether each line comes out exactly right.
     const exactlyRight = async (adapter: string | undefined) => {
-      let right = 0;
+      const right: boolean[] = [];
       for (const sample of samples) {
-        if (await this.#completeLine(evaluation, sample, adapter) === sample.middle) right++;
+        right.push(await this.#completeLine(evaluation, sample, adapter) === sample.middle);
         evaluation.step++;
         if (performance.now() - toldAt >= PROGRESS_EVERY_MS) {
           toldAt = performance.now();
@@ -620,10 +621,14 @@ export class AdapterTraining {
     };
     try {
       const beforeRight = await exactlyRight(before);
+      const candidateRight = await exactlyRight(candidate);
+      const count = (lines: boolean[]) => lines.filter(Boolean).length;
       return {
         lines: samples.length,
-        before: beforeRight,
-        candidate: await exactlyRight(candidate),
+        before: count(beforeRight),
+        candidate: count(candidateRight),
+        gained: count(candidateRight.map((right, line) => right && !beforeRight[line])),
+        lost: count(beforeRight.map((right, line) => right && !candidateRight[line])),
       };
     } finally {
       this.#evaluation = undefined;

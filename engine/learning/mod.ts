@@ -42,7 +42,9 @@ export {
   type AdapterManifest,
   AdapterStore,
   keepDecision,
+  MAX_CHANCE,
   MIN_LOSS_GAIN,
+  signTestChance,
   type StoredAdapter,
 } from "./adapter_store.ts";
 export {

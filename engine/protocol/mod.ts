@@ -372,6 +372,10 @@ export interface LearningAdapterCompletions {
   lines: number;
   before: number;
   candidate: number;
+  /** Lines only the candidate got right. */
+  gained: number;
+  /** Lines only what it would replace got right. */
+  lost: number;
 }
 
 /** Training in progress: where it is and how long it should take. */

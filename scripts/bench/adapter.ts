@@ -113,6 +113,8 @@ export async function adapterSuite(
       for (const line of lines) base.push(await complete(line, "base"));
       for (const line of lines) adapted.push(await complete(line, "adapter", adapterPath));
       const without = score(lines, base), withAdapter = score(lines, adapted);
+      const right = (results: Completion[], index: number) =>
+        results[index].text === lines[index].expected;
       reports[project.name] = {
         language: project.language,
         kept: outcome.kept,
@@ -122,6 +124,9 @@ export async function adapterSuite(
         heldOutLines: lines.length,
         without,
         withAdapter,
+        // Lines only the adapter, or only the base model, completed exactly right.
+        gained: lines.filter((_, index) => right(adapted, index) && !right(base, index)).length,
+        lost: lines.filter((_, index) => right(base, index) && !right(adapted, index)).length,
         exactMatchRatio: Math.round(
           withAdapter.exactMatch / Math.max(1e-9, without.exactMatch) * 1000,
         ) / 1000,

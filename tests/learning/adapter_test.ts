@@ -18,9 +18,11 @@ import {
   isHeldOut,
   keepDecision,
   materialOf,
+  MAX_CHANCE,
   type ProjectFile,
   retrainReason,
   type ShownEvent,
+  signTestChance,
   type Suggestion,
 } from "../../engine/learning/mod.ts";
 import { createLogger } from "../../engine/log/mod.ts";
@@ -61,13 +63,18 @@ Deno.test("adapterData: held-out files only evaluate, accepted text trains weigh
     { shown: shown(trainPath, "rejected_text()"), outcome: "rejected" },
     { shown: shown(heldOutPath, "held_out_accepted()"), outcome: "accepted" },
   ] as unknown as Suggestion<ShownEvent>[];
-  const data = adapterData(files, outcomes, sampling);
+  const data = adapterData(files, outcomes, { ...sampling, heldoutPerFile: 5 });
   assert.ok(data.heldoutFiles > 0 && data.trainFiles > data.heldoutFiles, JSON.stringify(data));
   assert.equal(data.trainFiles + data.heldoutFiles, 30);
   // Every held-out sample's line comes from a held-out file, and none of those train.
   const heldOutFiles = files.filter((file) => isHeldOut(file.path, sampling));
-  const heldOutSamples = heldOutFiles.flatMap((file) => fileSamples(file, sampling));
+  // More lines are cut from a held-out file (5) than from one trained on (3): they measure a candidate.
+  const heldOutSamples = heldOutFiles.flatMap((file) =>
+    fileSamples(file, { ...sampling, perFile: 5 })
+  );
   assert.deepEqual(data.heldout, heldOutSamples);
+  assert.equal(data.heldout.length, data.heldoutFiles * 5);
+  assert.equal(data.train.filter((sample) => sample.weight === 1).length, data.trainFiles * 3);
   const whole = (sample: { prefix: string; middle: string; suffix: string }) =>
     sample.prefix + sample.middle + sample.suffix;
   for (const sample of heldOutSamples) {
@@ -143,6 +150,16 @@ Deno.test("retrainReason: a tenth of the files changed or 25 more accepted compl
   );
 });
 
+Deno.test("signTestChance: how often an even coin wins as many of the lines that differ", () => {
+  assert.equal(signTestChance(0, 0), 1);
+  assert.equal(signTestChance(1, 0), 0.5);
+  assert.equal(signTestChance(3, 0), 0.125);
+  assert.equal(signTestChance(4, 0), 0.0625);
+  assert.equal(signTestChance(5, 1), 7 / 64);
+  assert.equal(signTestChance(2, 2), 11 / 16);
+  assert.ok(signTestChance(8, 1) <= MAX_CHANCE && signTestChance(5, 1) > MAX_CHANCE);
+});
+
 Deno.test("AdapterStore keeps a better candidate, discards a worse one, refuses another base", async () => {
   const stateDir = await Deno.makeTempDir();
   try {
@@ -166,20 +183,25 @@ Deno.test("AdapterStore keeps a better candidate, discards a worse one, refuses 
     assert.match(lowerLossFewerExact.reason, /base model.*fewer lines exactly right/);
     // Better by the trainer's measures, but the engine completes fewer held-out lines exactly.
     const trainerOnly = { loss: { base: 2, candidate: 1 }, exact: { base: 0.2, candidate: 0.3 } };
-    const fewerCompletions = keepDecision({
-      ...trainerOnly,
-      completions: { lines: 51, before: 20, candidate: 19 },
-    });
+    const completed = (before: number, candidate: number, gained: number, lost: number) =>
+      keepDecision({
+        ...trainerOnly,
+        completions: { lines: 100, before, candidate, gained, lost },
+      });
+    const fewerCompletions = completed(20, 19, 2, 3);
     assert.equal(fewerCompletions.kept, false);
     assert.match(
       fewerCompletions.reason,
-      /completions exactly right 19 of 51 against 20: fewer completions exactly right/,
+      /completions exactly right 19 of 100 against 20 \(2 gained, 3 lost\): no more completions/,
     );
-    const asMany = keepDecision({
-      ...trainerOnly,
-      completions: { lines: 51, before: 20, candidate: 20 },
-    });
-    assert.equal(asMany.kept, true, asMany.reason);
+    assert.equal(completed(20, 20, 4, 4).kept, false, "as many is not better");
+    // One line more, or a few gained against one lost, is what chance does often.
+    const oneMore = completed(20, 21, 1, 0);
+    assert.equal(oneMore.kept, false);
+    assert.match(oneMore.reason, /chance alone gives 50\.0% of the time \(at most 10\.0%\)/);
+    assert.equal(completed(20, 24, 5, 1).kept, false);
+    const clearly = completed(20, 27, 8, 1);
+    assert.equal(clearly.kept, true, clearly.reason);
     assert.equal((await store.current())?.manifest.version, 1);
 
     // A version a killed run left unsettled is removed; numbers are not reused.
@@ -255,8 +277,9 @@ Deno.test({
           ...base.learning.adapter,
           idleMs: 1500,
           perFile: 2,
+          heldoutPerFile: 2,
           maxTrainSamples: 24,
-          maxHeldoutSamples: 6,
+          maxHeldoutSamples: 12,
           accumulate: 1,
         },
       },
@@ -301,8 +324,8 @@ Deno.test({
       assert.ok(heldoutLoss.candidate < heldoutLoss.base, JSON.stringify(heldoutLoss));
       assert.ok(heldoutExact.candidate >= heldoutExact.base, JSON.stringify(heldoutExact));
       const { completions } = outcome.manifest;
-      assert.equal(completions?.lines, 6, JSON.stringify(completions));
-      assert.ok(completions && completions.candidate >= completions.before);
+      assert.equal(completions?.lines, 12, JSON.stringify(completions));
+      assert.ok(completions && completions.gained > completions.lost);
       assert.deepEqual((await training.store.lastEvaluation())?.completions, completions);
       const status = await training.refresh();
       assert.equal(status.state, "ready");
