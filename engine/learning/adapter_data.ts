@@ -119,12 +119,13 @@ export function adapterData(
   for (const file of files) {
     const heldOut = isHeldOut(file.path, options);
     if (heldOut) {
-      data.heldout.push(
-        ...fileSamples(file, { ...options, perFile: options.heldoutPerFile ?? options.perFile }),
-      );
-    } else data.train.push(...fileSamples(file, options));
-    if (heldOut) data.heldoutFiles++;
-    else data.trainFiles++;
+      const perFile = options.heldoutPerFile ?? options.perFile;
+      data.heldout.push(...fileSamples(file, { ...options, perFile }));
+      data.heldoutFiles++;
+    } else {
+      data.train.push(...fileSamples(file, options));
+      data.trainFiles++;
+    }
   }
   for (const { shown, outcome, acceptedText } of outcomes) {
     const kept = outcome === "accepted" ? shown.text : outcome === "partial" ? acceptedText : "";

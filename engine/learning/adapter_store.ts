@@ -93,6 +93,18 @@ export function signTestChance(gained: number, lost: number): number {
   return atLeast / 2 ** tosses;
 }
 
+/** Lines right before and with a candidate, and those only one of the two got right. */
+export function pairedCounts(before: boolean[], candidate: boolean[]): LearningAdapterCompletions {
+  const count = (lines: boolean[]) => lines.filter(Boolean).length;
+  return {
+    lines: before.length,
+    before: count(before),
+    candidate: count(candidate),
+    gained: count(candidate.map((right, line) => right && !before[line])),
+    lost: count(before.map((right, line) => right && !candidate[line])),
+  };
+}
+
 /**
  * Whether to keep a candidate, and why: it must lower the held-out loss by
  * {@link MIN_LOSS_GAIN} and write at least as many held-out targets exactly as

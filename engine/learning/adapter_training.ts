@@ -24,6 +24,7 @@ import {
   type CandidateScores,
   type HeldoutScores,
   keepDecision,
+  pairedCounts,
   type StoredAdapter,
 } from "./adapter_store.ts";
 import type { Suggestion } from "./join.ts";
@@ -587,8 +588,8 @@ export class AdapterTraining {
   /**
    * How many held-out lines the engine completes exactly right before (with
    * `before`, the adapter in use, else the base model) and with the
-   * candidate, and how many only one of them gets right: one arm after the other, since changing adapters makes the
-   * model's context again. A completion request aborts the line under way;
+   * candidate, and how many only one of them gets right: one arm after the
+   * other, since changing adapters makes the model's context again. A completion request aborts the line under way;
    * it is done again once the editor is idle.
    */
   async #completeHeldout(
@@ -622,14 +623,7 @@ export class AdapterTraining {
     try {
       const beforeRight = await exactlyRight(before);
       const candidateRight = await exactlyRight(candidate);
-      const count = (lines: boolean[]) => lines.filter(Boolean).length;
-      return {
-        lines: samples.length,
-        before: count(beforeRight),
-        candidate: count(candidateRight),
-        gained: count(candidateRight.map((right, line) => right && !beforeRight[line])),
-        lost: count(beforeRight.map((right, line) => right && !candidateRight[line])),
-      };
+      return pairedCounts(beforeRight, candidateRight);
     } finally {
       this.#evaluation = undefined;
       this.#changed();

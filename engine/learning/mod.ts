@@ -44,6 +44,7 @@ export {
   keepDecision,
   MAX_CHANCE,
   MIN_LOSS_GAIN,
+  pairedCounts,
   signTestChance,
   type StoredAdapter,
 } from "./adapter_store.ts";

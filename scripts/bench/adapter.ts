@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { defaultCacheDir } from "../../engine/config/mod.ts";
 import { languageOf } from "../../engine/documents/mod.ts";
 import { createEngine } from "../../engine/engine.ts";
-import { fileSamples, type FimSample, isHeldOut } from "../../engine/learning/mod.ts";
+import { fileSamples, type FimSample, isHeldOut, pairedCounts } from "../../engine/learning/mod.ts";
 import { readProjectFiles } from "../../engine/indexer/mod.ts";
 import type { Logger } from "../../engine/log/mod.ts";
 import { type Completion, heldOutLineInput } from "../../engine/pipeline.ts";
@@ -113,8 +113,9 @@ export async function adapterSuite(
       for (const line of lines) base.push(await complete(line, "base"));
       for (const line of lines) adapted.push(await complete(line, "adapter", adapterPath));
       const without = score(lines, base), withAdapter = score(lines, adapted);
-      const right = (results: Completion[], index: number) =>
-        results[index].text === lines[index].expected;
+      const right = (results: Completion[]) =>
+        results.map((result, index) => result.text === lines[index].expected);
+      const { gained, lost } = pairedCounts(right(base), right(adapted));
       reports[project.name] = {
         language: project.language,
         kept: outcome.kept,
@@ -125,8 +126,8 @@ export async function adapterSuite(
         without,
         withAdapter,
         // Lines only the adapter, or only the base model, completed exactly right.
-        gained: lines.filter((_, index) => right(adapted, index) && !right(base, index)).length,
-        lost: lines.filter((_, index) => right(base, index) && !right(adapted, index)).length,
+        gained,
+        lost,
         exactMatchRatio: Math.round(
           withAdapter.exactMatch / Math.max(1e-9, without.exactMatch) * 1000,
         ) / 1000,
