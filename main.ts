@@ -371,7 +371,7 @@ async function models(config: Config, log: Logger, args: string[]): Promise<void
     }
   } else if (action === "pull") {
     const chosen = selectModels(lock, names, { all: flags.all });
-    for (const model of chosen) await pullModel(config.cacheDir, model, { log });
+    for (const model of chosen) await pullModel(config.cacheDir, model, { log, lock });
   } else if (action === "verify") {
     let failed = 0;
     for (const model of named.length > 0 ? named : lock.models) {

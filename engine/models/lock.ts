@@ -22,8 +22,20 @@ export interface PypiPartsSource {
   parts: PypiPart[];
 }
 
+/**
+ * Another pinned model's GGUF less some tensors (see writeGgufWithout), made
+ * from that model's file, which is pulled first.
+ */
+export interface GgufWithoutSource {
+  kind: "gguf-without";
+  /** The pinned model it is made from. */
+  model: string;
+  /** Names of the tensors left out. */
+  tensors: string[];
+}
+
 /** A place that delivers the model's bytes; any source with the right sha256 will do. */
-export type ModelSource = UrlSource | PypiPartsSource;
+export type ModelSource = UrlSource | PypiPartsSource | GgufWithoutSource;
 
 /** One pinned model. */
 export interface LockedModel {
@@ -82,6 +94,17 @@ export async function readModelsLock(path: string): Promise<ModelsLock> {
       throw new Error(
         `Invalid models lock ${path}: entry ${JSON.stringify(model.name)} is incomplete`,
       );
+    }
+    for (const source of model.sources) {
+      if (source.kind !== "gguf-without") continue;
+      const base = lock.models.find((other) => other.name === source.model);
+      // Made from a model that is fetched, not made itself: no chains, no cycles.
+      if (!base || base.sources.some((other) => other.kind === "gguf-without")) {
+        throw new Error(
+          `Invalid models lock ${path}: ${JSON.stringify(model.name)} is made from ` +
+            `${JSON.stringify(source.model)}, which is not a model the lock fetches`,
+        );
+      }
     }
   }
   return lock;

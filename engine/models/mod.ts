@@ -13,7 +13,7 @@ export { findModel, pulledByDefault, readModelsLock, selectModels } from "./lock
 export type { LockedModel, ModelsLock, ModelSource } from "./lock.ts";
 export { checkModelFile, modelPath, sha256File } from "./store.ts";
 export { pullModel } from "./pull.ts";
-export { checkGgufFile, checkGgufHeader } from "./gguf_file.ts";
+export { checkGgufFile, checkGgufHeader, writeGgufWithout } from "./gguf_file.ts";
 export {
   chooseGenerator,
   type GeneratorChoice,

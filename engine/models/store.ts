@@ -106,3 +106,11 @@ async function readStamp(path: string): Promise<VerifiedStamp | undefined> {
     return undefined;
   }
 }
+
+/** Writes all of `data` (a file's write may take only part of it). */
+export async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < data.length) {
+    written += await file.write(data.subarray(written));
+  }
+}

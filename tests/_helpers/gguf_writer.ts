@@ -32,6 +32,11 @@ export interface TinyModelOptions {
   fim: boolean;
   /** A Jinja chat template to store in the metadata. */
   chatTemplate?: string;
+  /**
+   * Make output.weight a copy of token_embd.weight, as a model with tied
+   * embeddings whose GGUF stores the matrix twice.
+   */
+  tiedOutput?: boolean;
 }
 
 /** A ChatML template, the shape SmolLM2 and Qwen use. */
@@ -221,9 +226,14 @@ export function tinyLlamaGguf(options: TinyModelOptions): Uint8Array {
   }
   sink.pad();
   const next = random(42);
+  const written = new Map<string, Float32Array<ArrayBuffer>>();
   for (const [index, tensor] of tensors.entries()) {
-    const values = new Float32Array(sizes[index] / 4);
+    let values = new Float32Array(sizes[index] / 4);
     for (let i = 0; i < values.length; i++) values[i] = tensor.norm ? 1 : next() * 0.2;
+    if (options.tiedOutput && tensor.name === "output.weight") {
+      values = written.get("token_embd.weight")!;
+    }
+    written.set(tensor.name, values);
     sink.bytes(new Uint8Array(values.buffer));
     sink.pad();
   }

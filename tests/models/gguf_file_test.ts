@@ -3,8 +3,8 @@
  * generated models and on the pinned ones.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { getLlama, type Llama, LlamaLogLevel } from "node-llama-cpp";
+import { dirname, join } from "node:path";
+import { getLlama, type Llama, LlamaLogLevel, readGgufFileInfo } from "node-llama-cpp";
 import { defaultCacheDir } from "../../engine/config/mod.ts";
 import {
   checkGgufFile,
@@ -12,6 +12,7 @@ import {
   modelPath,
   pulledByDefault,
   readModelsLock,
+  writeGgufWithout,
 } from "../../engine/models/mod.ts";
 import { ErrorCode } from "../../engine/protocol/mod.ts";
 import { ModelMissingError } from "../../engine/protocol/errors.ts";
@@ -88,4 +89,68 @@ Deno.test("checkGgufHeader() refuses a file that is not GGUF, too small, a folde
   await assert.rejects(checkGgufHeader(folder), refused(folder, /is not a file$/));
   const absent = join(folder, "absent.gguf");
   await assert.rejects(checkGgufHeader(absent), refused(absent, /^Model file not found: /));
+});
+
+/** The first `count` tokens llama.cpp generates greedily after `text`. */
+async function greedyTokens(llama: Llama, path: string, text: string, count: number) {
+  const model = await llama.loadModel({ modelPath: path });
+  try {
+    const context = await model.createContext({ contextSize: 128 });
+    const tokens: number[] = [];
+    for await (const token of context.getSequence().evaluate(model.tokenize(text))) {
+      tokens.push(token);
+      if (tokens.length === count) break;
+    }
+    return tokens;
+  } finally {
+    await model.dispose();
+  }
+}
+
+Deno.test("writeGgufWithout() leaves out a tied model's copy of its embeddings; llama.cpp generates the same tokens", () =>
+  withLlama(async (llama) => {
+    const source = await writeFile("tied.gguf", tinyLlamaGguf({ fim: true, tiedOutput: true }));
+    const target = join(dirname(source), "without.gguf");
+    await writeGgufWithout(source, target, ["output.weight"]);
+    const read = (path: string) =>
+      readGgufFileInfo(path, { sourceType: "filesystem", logWarnings: false });
+    const [before, after] = [await read(source), await read(target)];
+    const names = (info: typeof before) => info.tensorInfo!.map((tensor) => tensor.name);
+    assert.deepEqual(names(after), names(before).filter((name) => name !== "output.weight"));
+    assert.deepEqual(after.metadata, before.metadata);
+    const [sourceBytes, targetBytes] = [await Deno.readFile(source), await Deno.readFile(target)];
+    for (const tensor of after.tensorInfo!) {
+      const old = before.tensorInfo!.find((other) => other.name === tensor.name)!;
+      // F32 tensors: four bytes per value.
+      const length = tensor.dimensions.reduce<number>((a, b) => a * Number(b), 4);
+      const at = (info: typeof before, offset: number | bigint) =>
+        info.infoEndOffset! + Number(offset);
+      assert.deepEqual(
+        targetBytes.subarray(at(after, tensor.offset), at(after, tensor.offset) + length),
+        sourceBytes.subarray(at(before, old.offset), at(before, old.offset) + length),
+        `${tensor.name} keeps its bytes`,
+      );
+    }
+    assert.ok(targetBytes.length < sourceBytes.length);
+    await checkGgufFile(target, llama);
+    assert.deepEqual(
+      await greedyTokens(llama, target, "def x", 12),
+      await greedyTokens(llama, source, "def x", 12),
+    );
+  }));
+
+Deno.test("writeGgufWithout() refuses a tensor the model lacks and a file cut before its tensor data", async () => {
+  const source = await writeFile("tied.gguf", tinyLlamaGguf({ fim: true, tiedOutput: true }));
+  const target = join(dirname(source), "without.gguf");
+  await assert.rejects(
+    writeGgufWithout(source, target, ["output.weight", "lm_head.weight"]),
+    (error: Error) => error.message === `${source} has no tensor lm_head.weight`,
+  );
+  const bytes = await Deno.readFile(source);
+  const cut = await writeFile("cut.gguf", bytes.subarray(0, bytes.length - 40_000));
+  await assert.rejects(
+    writeGgufWithout(cut, target, ["output.weight"]),
+    (error: Error) =>
+      error.message === `${cut} has tensor data outside the file or out of alignment`,
+  );
 });

