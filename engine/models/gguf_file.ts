@@ -1,7 +1,7 @@
 /**
- * Checks of a GGUF model file before llama.cpp maps it. llama.cpp refuses a
+ * GGUF model files: checks before llama.cpp maps one (llama.cpp refuses a
  * truncated or foreign file with only "Failed to load model"; these checks
- * name the file and what is wrong with it.
+ * name the file and what is wrong with it), and writing one less some tensors.
  */
 import { GgufInsights, type Llama, readGgufFileInfo } from "node-llama-cpp";
 import { ModelMissingError } from "../protocol/errors.ts";
@@ -98,8 +98,12 @@ interface TensorEntry {
  * separate copy of it (Qwen2.5-Coder 0.5B's: 145 MB of its 491), llama.cpp
  * then uses the embeddings for both, as the model was trained.
  *
- * @param onBytes Called with the running count of tensor bytes written.
- * @throws Error naming the file when it is not a whole GGUF v3 file or lacks a named tensor.
+ * A file cut inside its last tensor gives a file cut as short: the caller
+ * checks what was written against a pin (see pullModel).
+ *
+ * @param onBytes Called with the running count of bytes written.
+ * @throws Error naming the file when it is not a GGUF v3 file, its tensor table or data are not
+ * where its header says, or it lacks a named tensor.
  */
 export async function writeGgufWithout(
   source: string,
@@ -117,10 +121,11 @@ export async function writeGgufWithout(
   const alignment = Number(info.metadata.general?.alignment ?? DEFAULT_ALIGNMENT);
   const dataBytes = (await Deno.stat(source)).size - dataStart;
 
-  using input = await Deno.open(source, { read: true });
+  using file = await Deno.open(source, { read: true });
+  const input = { file, path: source };
   const header = await readAt(input, 0, info.metadataSize);
   const table = await readAt(input, info.metadataSize, info.tensorInfoSize);
-  const entries = tensorEntries(table, Number(info.tensorCount));
+  const entries = tensorEntries(table, Number(info.tensorCount), source);
   // A tensor's extent runs to the next tensor's data (alignment padding included), so every
   // extent is a multiple of the alignment and the tensors after a dropped one stay aligned.
   const byOffset = entries.toSorted((a, b) => a.offset - b.offset);
@@ -128,7 +133,10 @@ export async function writeGgufWithout(
     entry,
     (byOffset[index + 1]?.offset ?? dataBytes) - entry.offset,
   ]));
-  if (byOffset.some((entry) => extentOf.get(entry)! < 0 || entry.offset % alignment !== 0)) {
+  if (
+    byOffset[0]?.offset !== 0 ||
+    byOffset.some((entry) => extentOf.get(entry)! < 0 || entry.offset % alignment !== 0)
+  ) {
     throw new Error(`${source} has tensor data outside the file or out of alignment`);
   }
   const dropped = (entry: TensorEntry) => drop.includes(entry.name);
@@ -154,7 +162,8 @@ export async function writeGgufWithout(
 
   using output = await Deno.open(target, { write: true, create: true, truncate: true });
   await writeAll(output, prelude);
-  let written = 0;
+  let written = prelude.length;
+  onBytes?.(written);
   for (const entry of byOffset.filter((entry) => !dropped(entry))) {
     await copyRange(input, output, dataStart + entry.offset, extentOf.get(entry)!);
     written += extentOf.get(entry)!;
@@ -163,7 +172,7 @@ export async function writeGgufWithout(
 }
 
 /** The tensor table's entries, in file order, with their bytes. */
-function tensorEntries(table: Uint8Array, count: number): TensorEntry[] {
+function tensorEntries(table: Uint8Array, count: number, source: string): TensorEntry[] {
   const view = new DataView(table.buffer, table.byteOffset, table.byteLength);
   const entries: TensorEntry[] = [];
   let at = 0;
@@ -178,18 +187,30 @@ function tensorEntries(table: Uint8Array, count: number): TensorEntry[] {
     at += 8;
     entries.push({ name, bytes: table.subarray(start, at), offset });
   }
-  if (at !== table.length) throw new Error("GGUF tensor table is not where its header says");
+  if (at !== table.length) {
+    throw new Error(`${source} has its tensor table elsewhere than its header says`);
+  }
   return entries;
 }
 
-async function readAt(file: Deno.FsFile, position: number, length: number): Promise<Uint8Array> {
+/** A file open for reading, and its path for error messages. */
+interface OpenFile {
+  file: Deno.FsFile;
+  path: string;
+}
+
+async function readAt(
+  { file, path }: OpenFile,
+  position: number,
+  length: number,
+): Promise<Uint8Array> {
   const bytes = new Uint8Array(length);
   await file.seek(position, Deno.SeekMode.Start);
   let read = 0;
   while (read < length) {
     const count = await file.read(bytes.subarray(read));
     if (count === null) {
-      throw new Error(`file ends at ${position + read}, before ${position + length}`);
+      throw new Error(`${path} ends at byte ${position + read}, before ${position + length}`);
     }
     read += count;
   }
@@ -198,7 +219,7 @@ async function readAt(file: Deno.FsFile, position: number, length: number): Prom
 
 /** Appends `length` bytes from `position` of `input` to `output`. */
 async function copyRange(
-  input: Deno.FsFile,
+  input: OpenFile,
   output: Deno.FsFile,
   position: number,
   length: number,

@@ -51,8 +51,9 @@ export interface LockedModel {
   /**
    * Whether a plain `models pull` fetches it: "default" (the same as leaving it out) for
    * what the tests and the default generator need, "on-request" for a model fetched only
-   * when named (`models pull NAME`) or with `models pull --all`, such as a 1.1 GB
-   * generator that CI's `models pull` before the tests must not download.
+   * when named (`models pull NAME`), with `models pull --all`, or to make a model pulled
+   * by default from it (see GgufWithoutSource), such as a 1.1 GB generator that CI's
+   * `models pull` before the tests must not download.
    */
   pull?: "default" | "on-request";
   /** What the file really is, read from its metadata when it was pinned. */
@@ -97,6 +98,14 @@ export async function readModelsLock(path: string): Promise<ModelsLock> {
     }
     for (const source of model.sources) {
       if (source.kind !== "gguf-without") continue;
+      if (
+        typeof source.model !== "string" || !Array.isArray(source.tensors) ||
+        source.tensors.length === 0 || source.tensors.some((name) => typeof name !== "string")
+      ) {
+        throw new Error(
+          `Invalid models lock ${path}: entry ${JSON.stringify(model.name)} is incomplete`,
+        );
+      }
       const base = lock.models.find((other) => other.name === source.model);
       // Made from a model that is fetched, not made itself: no chains, no cycles.
       if (!base || base.sources.some((other) => other.kind === "gguf-without")) {

@@ -128,9 +128,20 @@ async function makeWithout(
   cacheDir: string,
   options: PullOptions,
 ): Promise<void> {
-  const base = await pullModel(cacheDir, findModel(options.lock, source.model), options);
+  let base: string;
+  try {
+    base = await pullModel(cacheDir, findModel(options.lock, source.model), options);
+  } catch (error) {
+    throw new Error(`cannot pull ${source.model}, which it is made from`, { cause: error });
+  }
   const progress = new Progress(`write ${model.file}`, model.size);
-  await writeGgufWithout(base, partial, source.tensors, (bytes) => progress.update(bytes));
+  try {
+    await writeGgufWithout(base, partial, source.tensors, (bytes) => progress.update(bytes));
+  } catch (error) {
+    // Written from the start each time: a part left by a failed write is of no use.
+    await Deno.remove(partial).catch(() => {});
+    throw error;
+  }
   progress.done();
 }
 

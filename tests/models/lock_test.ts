@@ -42,7 +42,9 @@ Deno.test("readModelsLock() refuses a lock with an incomplete entry", async () =
     JSON.stringify({ version: 1, models: [{ name: "x", file: "x.gguf" }] }),
   );
   await assert.rejects(readModelsLock(path), /entry "x" is incomplete/);
-  const whole = (await readModelsLock(LOCK)).models[0];
+  const whole = (await readModelsLock(LOCK)).models.find((model) =>
+    model.sources.every((source) => source.kind !== "gguf-without")
+  )!;
   await Deno.writeTextFile(
     path,
     JSON.stringify({ version: 1, models: [{ ...whole, pull: "sometimes" }] }),
@@ -60,6 +62,14 @@ Deno.test("readModelsLock() refuses a lock with an incomplete entry", async () =
     JSON.stringify({ version: 1, models: [madeFrom("made")] }),
   );
   await assert.rejects(readModelsLock(path), /made from "made"/, "made from itself");
+  await Deno.writeTextFile(
+    path,
+    JSON.stringify({
+      version: 1,
+      models: [whole, { ...madeFrom(whole.name), sources: [{ kind: "gguf-without" }] }],
+    }),
+  );
+  await assert.rejects(readModelsLock(path), /entry "made" is incomplete/, "no model, no tensors");
   await Deno.writeTextFile(path, "{not json");
   await assert.rejects(readModelsLock(path), /Cannot read models lock/);
 });

@@ -231,6 +231,28 @@ Deno.test("pullModel() makes a model from another pinned one, pulling that one f
     await assert.rejects(Deno.stat(`${modelPath(cacheDir, wrong)}.part`), Deno.errors.NotFound);
   }));
 
+Deno.test("pullModel() leaves no part behind when the model it makes from is not GGUF", () =>
+  withServer(async ({ origin, cacheDir }) => {
+    const notGguf = new TextEncoder().encode("not a model at all");
+    const base = lockedModel(origin, {
+      sha256: createHash("sha256").update(notGguf).digest("hex"),
+      size: notGguf.length,
+    });
+    await Deno.mkdir(join(cacheDir, "models"), { recursive: true });
+    await Deno.writeFile(modelPath(cacheDir, base), notGguf);
+    const made = lockedModel(origin, {
+      name: "made",
+      file: "made.gguf",
+      sources: [{ kind: "gguf-without", model: base.name, tensors: ["output.weight"] }],
+    });
+    await assert.rejects(pullModel(cacheDir, made, from(made, base)), (error: Error) => {
+      assert.match(error.message, /Cannot fetch model made: every source failed/);
+      assert.match(error.message, /fake less output\.weight: /);
+      return true;
+    });
+    await assert.rejects(Deno.stat(`${modelPath(cacheDir, made)}.part`), Deno.errors.NotFound);
+  }));
+
 async function writeTemp(bytes: Uint8Array): Promise<string> {
   const path = join(await Deno.makeTempDir(), "source.gguf");
   await Deno.writeFile(path, bytes);
