@@ -90,6 +90,7 @@ export async function readModelsLock(path: string): Promise<ModelsLock> {
     const valid = typeof model.name === "string" && typeof model.file === "string" &&
       /^[0-9a-f]{64}$/.test(model.sha256) && Number.isInteger(model.size) &&
       Array.isArray(model.sources) && model.sources.length > 0 &&
+      model.sources.every(wholeSource) &&
       (model.pull === undefined || model.pull === "default" || model.pull === "on-request");
     if (!valid) {
       throw new Error(
@@ -98,14 +99,6 @@ export async function readModelsLock(path: string): Promise<ModelsLock> {
     }
     for (const source of model.sources) {
       if (source.kind !== "gguf-without") continue;
-      if (
-        typeof source.model !== "string" || !Array.isArray(source.tensors) ||
-        source.tensors.length === 0 || source.tensors.some((name) => typeof name !== "string")
-      ) {
-        throw new Error(
-          `Invalid models lock ${path}: entry ${JSON.stringify(model.name)} is incomplete`,
-        );
-      }
       const base = lock.models.find((other) => other.name === source.model);
       // Made from a model that is fetched, not made itself: no chains, no cycles.
       if (!base || base.sources.some((other) => other.kind === "gguf-without")) {
@@ -117,6 +110,13 @@ export async function readModelsLock(path: string): Promise<ModelsLock> {
     }
   }
   return lock;
+}
+
+/** Whether a source has the fields its kind needs (checked for the kind the lock makes from). */
+function wholeSource(source: ModelSource): boolean {
+  return source.kind !== "gguf-without" ||
+    typeof source.model === "string" && Array.isArray(source.tensors) &&
+      source.tensors.length > 0 && source.tensors.every((name) => typeof name === "string");
 }
 
 /**
