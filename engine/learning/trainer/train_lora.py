@@ -61,14 +61,19 @@ def main(job_path):
         prompt = ([special["<|fim_prefix|>"]] + tokenizer.encode(sample["prefix"][:line_start]) +
                   [special["<|fim_suffix|>"]] + tokenizer.encode(sample["suffix"]) +
                   [special["<|fim_middle|>"]])
-        # The typed line and the target are one text, tokenized together, as the model would
-        # write it; only the target's tokens are learned.
+        # The engine heals the last typed token (generator.ts): the prompt ends before it and the
+        # model writes it again, on its own tokens. The target starts there too, so the adapter
+        # learns the path the engine takes. Typed line and target are one text, tokenized
+        # together as the model would write it, where the prompt's typed tokens begin it.
+        kept = max(len(typed) - 1, 0)
         whole = tokenizer.encode(sample["prefix"][line_start:] + sample["middle"])
-        shared = 0
-        while shared < min(len(typed), len(whole)) and typed[shared] == whole[shared]:
-            shared += 1
-        prompt += whole[:shared]
-        target = whole[shared:] + [end]
+        if whole[:kept] == typed[:kept]:
+            target = whole[kept:]
+        else:
+            rest = (sample["prefix"][line_start:] + sample["middle"])[len(tokenizer.decode(typed[:kept])):]
+            target = tokenizer.encode(rest)
+        prompt += typed[:kept]
+        target = target + [end]
         return {"input_ids": prompt + target, "labels": [-100] * len(prompt) + target}
 
     train = [encode(sample) for sample in read_jsonl(job["train"])
