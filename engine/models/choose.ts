@@ -9,7 +9,7 @@ import { readModelsLock } from "./lock.ts";
 import { modelPath } from "./store.ts";
 
 /** The generator any machine runs fast enough: the default on CPU. */
-export const SMALL_GENERATOR = "qwen2.5-coder-0.5b-instruct-q4_k_m";
+export const SMALL_GENERATOR = "qwen2.5-coder-0.5b-instruct-q4_k_m-tied";
 
 /** The better generator, pulled on request, for a GPU or enough CPU cores. */
 export const LARGE_GENERATOR = "qwen2.5-coder-1.5b-instruct-q4_k_m";
