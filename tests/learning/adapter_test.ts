@@ -240,11 +240,20 @@ Deno.test("AdapterStore keeps a better candidate, discards a worse one, refuses 
   }
 });
 
-/** The state letter of a process (R running, S sleeping, T stopped), as ps reports it. */
-async function processState(pid: number): Promise<string> {
-  const { stdout } = await new Deno.Command("ps", { args: ["-o", "stat=", "-p", String(pid)] })
-    .output();
-  return new TextDecoder().decode(stdout).trim()[0];
+/**
+ * The state letter of a process (R running, S sleeping, T stopped), as ps reports it, once it is
+ * `wanted` or `withinMs` have passed: a signal takes effect when the process next leaves the
+ * kernel, so one read right after SIGSTOP may still see it in a system call.
+ */
+async function processState(pid: number, wanted: string, withinMs: number): Promise<string> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    const { stdout } = await new Deno.Command("ps", { args: ["-o", "stat=", "-p", String(pid)] })
+      .output();
+    const state = new TextDecoder().decode(stdout).trim()[0];
+    if (state === wanted || Date.now() > deadline) return state;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs: number) {
@@ -302,7 +311,7 @@ Deno.test({
       training.activity();
       const pid = training.processId!;
       assert.equal(training.status().training?.state, "paused");
-      assert.equal(await processState(pid), "T");
+      assert.equal(await processState(pid, "T", 2000), "T");
       await new Promise((resolve) => setTimeout(resolve, 1000));
       assert.ok(training.status().training!.step <= stepAtPause + 1);
       // Idle again for idleMs: it goes on. Then the engine completes the held-out
