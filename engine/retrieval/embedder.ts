@@ -2,7 +2,7 @@
  * Sentence embeddings of code chunks with all-MiniLM-L6-v2 (ONNX, int8)
  * through transformers.js, on the CPU and apart from the generator.
  */
-import { basename, dirname } from "node:path";
+import { basename, dirname, join } from "node:path";
 import {
   env,
   type FeatureExtractionPipeline,
@@ -10,6 +10,7 @@ import {
   pipeline,
   type Tensor,
 } from "@huggingface/transformers";
+import { sha256File } from "../models/mod.ts";
 
 /**
  * Tokens embedded per text. all-MiniLM-L6-v2 was trained on 128 and
@@ -18,15 +19,21 @@ import {
  */
 const MAX_TOKENS = 256;
 
+/** The weights transformers.js loads for `dtype: "q8"`, inside the model's folder. */
+const WEIGHTS = "onnx/model_quantized.onnx";
+
 /** Embeds texts into unit vectors. */
 export class Embedder {
   /** Length of every vector. */
   readonly dimensions: number;
+  /** sha256 of the weights: vectors of different weights do not compare. */
+  readonly model: string;
   #extract: FeatureExtractionPipeline;
 
-  private constructor(extract: FeatureExtractionPipeline, dimensions: number) {
+  private constructor(extract: FeatureExtractionPipeline, dimensions: number, model: string) {
     this.#extract = extract;
     this.dimensions = dimensions;
+    this.model = model;
   }
 
   /**
@@ -42,7 +49,7 @@ export class Embedder {
       session_options: { intraOpNumThreads: options.threads, interOpNumThreads: 1 },
     }) as FeatureExtractionPipeline;
     const probe = await extract(["probe"], { pooling: "mean", normalize: true });
-    return new Embedder(extract, probe.dims[1]);
+    return new Embedder(extract, probe.dims[1], await sha256File(join(modelDir, WEIGHTS)));
   }
 
   /** Mean-pooled, normalised embeddings, one per text, each cut at {@link MAX_TOKENS}. */

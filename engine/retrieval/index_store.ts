@@ -8,7 +8,9 @@
  * only while the chunk it was made from is still there. The usearch file is written to a
  * temporary name and renamed, with its sha256 and size recorded beside it; it
  * is loaded only when both still match (usearch aborts the process on a torn
- * file), and rebuilt from SQLite otherwise. Several processes may open one
+ * file), and rebuilt from SQLite otherwise. Vectors are kept only for the
+ * embedding model that made them: opened with another, the store forgets
+ * them (chunks, terms and definitions stay) and they are made again. Several processes may open one
  * store: only the one allowed to write (see `writable`) saves vectors; the
  * others reload them when the writer saved newer ones. Everything it writes
  * is private to the user (0600 files in a 0700 folder).
@@ -31,6 +33,12 @@ interface VectorsMeta {
   sha256: string;
   size: number;
   count: number;
+}
+
+/** The embedding model the vectors come from: their length, and the model's sha256. */
+export interface VectorModel {
+  dimensions: number;
+  model: string;
 }
 
 /** A chunk stored without its vector yet: what embedding it takes. */
@@ -75,6 +83,7 @@ const SCHEMA = `
   );
   CREATE INDEX IF NOT EXISTS symbols_by_name ON symbols (name);
   CREATE INDEX IF NOT EXISTS symbols_by_path ON symbols (path);
+  CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `;
 
 /** Files taken for one module: a Go package is a directory of them. */
@@ -102,23 +111,47 @@ export class IndexStore {
   writable = true;
   #filesVersion = 0;
 
-  private constructor(dir: string, dimensions: number) {
+  private constructor(dir: string, vectorModel: VectorModel) {
     this.#db = new DatabaseSync(join(dir, "index.sqlite"));
     this.#db.exec(SCHEMA);
-    this.#dimensions = dimensions;
+    this.#dimensions = vectorModel.dimensions;
     this.#vectorsPath = join(dir, "vectors.usearch");
     this.#vectors = this.#newVectorIndex();
+    this.#forgetVectorsOfAnotherModel(vectorModel.model);
     this.#loadVectors();
   }
 
-  /** Opens (or creates) the index in `dir`. */
-  static async open(dir: string, dimensions: number): Promise<IndexStore> {
+  /** Opens (or creates) the index in `dir`, whose vectors `vectorModel` makes. */
+  static async open(dir: string, vectorModel: VectorModel): Promise<IndexStore> {
     await makePrivateDir(dir);
     // SQLite gives its -wal and -shm files the database's mode: create it private first.
     await (await Deno.open(join(dir, "index.sqlite"), { create: true, write: true, mode: 0o600 }))
       .close();
     await makePrivateFiles(dir);
-    return new IndexStore(dir, dimensions);
+    return new IndexStore(dir, vectorModel);
+  }
+
+  /**
+   * Empties every vector another model made, in one transaction with the
+   * model's name, so they are embedded again: vectors of two models do not
+   * compare. The saved vector index then no longer matches the count and is
+   * rebuilt from SQLite (see `#loadVectors`).
+   */
+  #forgetVectorsOfAnotherModel(model: string): void {
+    const made = this.#db.prepare("SELECT value FROM meta WHERE key = 'vectors_model'").get() as
+      | { value: string }
+      | undefined;
+    if (made?.value === model) return;
+    this.#db.exec("BEGIN");
+    try {
+      this.#db.exec("UPDATE chunks SET vector = X'' WHERE length(vector) > 0");
+      this.#db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('vectors_model', ?)")
+        .run(model);
+      this.#db.exec("COMMIT");
+    } catch (error) {
+      this.#db.exec("ROLLBACK");
+      throw error;
+    }
   }
 
   #newVectorIndex(): Index {

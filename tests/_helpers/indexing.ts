@@ -34,7 +34,7 @@ export async function indexed(
 ) {
   const { embedder, syntax } = await loadIndexing();
   const stateDir = await Deno.makeTempDir();
-  const store = await IndexStore.open(stateDir, embedder.dimensions);
+  const store = await IndexStore.open(stateDir, embedder);
   const indexer = new Indexer(root, store, options.indexEmbedder ?? embedder, {
     log,
     outline: async (path, text) => (await syntax).outline(languageOf(path), text),

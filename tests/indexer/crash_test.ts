@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { IndexStore } from "../../engine/retrieval/mod.ts";
 import { projectStateDir } from "../../engine/config/mod.ts";
 import { taskArgs, tempCacheDir } from "../_helpers/sidecar.ts";
+import { loadIndexing } from "../_helpers/indexing.ts";
 
 async function generatedProject(files: number): Promise<string> {
   const root = await Deno.makeTempDir({ prefix: "ast-complete-many-" });
@@ -45,7 +46,9 @@ Deno.test("main.ts index resumes after being killed mid-embedding, with nothing 
   await child.stderr.cancel().catch(() => {});
 
   const stateDir = projectStateDir(cacheDir, root);
-  const partial = await IndexStore.open(stateDir, 384);
+  // The embedder the index command uses: opened with another model, the store would forget its vectors.
+  const { embedder } = await loadIndexing();
+  const partial = await IndexStore.open(stateDir, embedder);
   const committed = partial.counts().files;
   const embedded = partial.counts().chunks - partial.vectorsPending();
   await partial.close();
@@ -58,7 +61,7 @@ Deno.test("main.ts index resumes after being killed mid-embedding, with nothing 
     stdin: "null",
   }).output();
   assert.equal(rerun.code, 0, new TextDecoder().decode(rerun.stderr));
-  const store = await IndexStore.open(stateDir, 384);
+  const store = await IndexStore.open(stateDir, embedder);
   assert.equal(store.counts().files, 60);
   assert.equal(store.counts().chunks, 60, "one chunk a file (both blocks are small), none twice");
   assert.equal(store.lexicalSearch(["helper_59"], 1).length, 1);

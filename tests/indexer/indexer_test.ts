@@ -130,7 +130,7 @@ Deno.test("Indexer never gives a chunk the vector of a file's older text", async
 
 Deno.test("Indexer.close() stops embedding within a chunk", async () => {
   const root = await largeProject(4, 50);
-  const store = await IndexStore.open(await Deno.makeTempDir(), embedder.dimensions);
+  const store = await IndexStore.open(await Deno.makeTempDir(), embedder);
   const indexer = new Indexer(root, store, embedder, { log });
   await indexer.indexAll();
   const total = indexer.progress().vectorsPending;
@@ -150,7 +150,7 @@ Deno.test("Indexer.close() stops embedding within a chunk", async () => {
 Deno.test("Indexer embeds the chunks a closed one left without vectors when the store reopens", async () => {
   const root = await fixtureProject();
   const stateDir = await Deno.makeTempDir();
-  const store = await IndexStore.open(stateDir, embedder.dimensions);
+  const store = await IndexStore.open(stateDir, embedder);
   const first = new Indexer(root, store, embedder, { log });
   await first.indexAll();
   await first.close(); // At once: at most the chunk under way gets its vector.
@@ -158,16 +158,54 @@ Deno.test("Indexer embeds the chunks a closed one left without vectors when the 
   assert.ok(left > 0 && left >= first.progress().chunks - 1, `${left} chunks left`);
   await store.close();
 
-  const reopened = await IndexStore.open(stateDir, embedder.dimensions);
+  const reopened = await IndexStore.open(stateDir, embedder);
   assert.equal(reopened.vectorsPending(), left);
-  const second = new Indexer(root, reopened, embedder, { log });
-  await second.watch(); // As a sidecar starts: nothing changed on disk, so nothing is stored.
-  await until(() => second.progress().vectorsPending === 0, "the chunks left are embedded");
+  await embedsAsASidecarStarts(root, reopened);
+});
+
+/**
+ * Starts an indexer on `store` as a sidecar starts (nothing changed on disk, so
+ * nothing is stored), waits until every chunk has its vector, and checks
+ * that vector search finds the fixture's sorting code.
+ */
+async function embedsAsASidecarStarts(root: string, store: IndexStore) {
+  const indexer = new Indexer(root, store, embedder, { log });
+  await indexer.watch();
+  await until(() => indexer.progress().vectorsPending === 0, "every chunk is embedded");
   const [query] = await embedder.embed(["sort the goods from cheapest to most expensive"]);
-  const [hit] = reopened.vectorSearch(query, 1);
-  assert.equal(reopened.chunks([hit.id])[0].path, "catalog/products.py");
-  await second.close();
-  await reopened.close();
+  const [hit] = store.vectorSearch(query, 1);
+  assert.equal(store.chunks([hit.id])[0].path, "catalog/products.py");
+  await indexer.close();
+  await store.close();
+}
+
+Deno.test("A store opened with another embedding model forgets its vectors, and they are made again", async () => {
+  const root = await fixtureProject();
+  const stateDir = await Deno.makeTempDir();
+  // Vectors of an older model: every one points the same way, so none of them is right.
+  const older = {
+    dimensions: embedder.dimensions,
+    model: "an older model",
+    embed: (texts: string[]) =>
+      Promise.resolve(texts.map(() => new Float32Array(embedder.dimensions).fill(0.05))),
+  };
+  const store = await IndexStore.open(stateDir, older);
+  const first = new Indexer(root, store, older as unknown as Embedder, { log });
+  await first.indexAll();
+  await first.vectorsDone();
+  const { chunks } = first.progress();
+  await first.close();
+  await store.close();
+
+  const reopened = await IndexStore.open(stateDir, embedder);
+  assert.equal(reopened.vectorsPending(), chunks, "every vector of the older model is forgotten");
+  assert.equal(reopened.counts().chunks, chunks, "chunks and terms stay");
+  assert.equal(reopened.lexicalSearch(["products", "sorted"], 1).length, 1);
+  await embedsAsASidecarStarts(root, reopened);
+
+  const again = await IndexStore.open(stateDir, embedder);
+  assert.equal(again.vectorsPending(), 0, "the same model's vectors are kept");
+  await again.close();
 });
 
 Deno.test("Indexer.watch() indexes files changed outside the editor and drops deleted ones", async () => {

@@ -62,7 +62,7 @@ Deno.test("walkProject() never yields secrets, ignored files or anything behind 
 Deno.test("Indexer never indexes a secret, and a save follows the walk's policy", async () => {
   const { root, outside } = await projectWithSecrets();
   const stateDir = await Deno.makeTempDir();
-  const store = await IndexStore.open(stateDir, embedder.dimensions);
+  const store = await IndexStore.open(stateDir, embedder);
   const indexer = new Indexer(root, store, embedder, { log });
   await indexer.indexAll();
   assert.ok(!store.paths().includes("deploy.py"), "a private key inside a file keeps it out");
@@ -102,7 +102,7 @@ Deno.test("IndexStore keeps its folder 0700 and every file 0600, and repairs old
   await Deno.writeTextFile(join(stateDir, "vectors.usearch.json"), "{}", { mode: 0o644 });
   await Deno.chmod(join(stateDir, "vectors.usearch.json"), 0o644);
   const root = await fixtureProject();
-  const store = await IndexStore.open(stateDir, embedder.dimensions);
+  const store = await IndexStore.open(stateDir, embedder);
   const indexer = new Indexer(root, store, embedder, { log });
   await indexer.indexAll();
   await indexer.vectorsDone(); // The vector index is written once there are vectors.
@@ -170,7 +170,7 @@ Deno.test("Projects: one process writes a project's index, another reads it and 
 
 Deno.test("Indexer.close() stops a long walk and its embedding within a second", async () => {
   const root = await largeProject(20, 50);
-  const store = await IndexStore.open(await Deno.makeTempDir(), embedder.dimensions);
+  const store = await IndexStore.open(await Deno.makeTempDir(), embedder);
   const indexer = new Indexer(root, store, embedder, { log });
   indexer.start();
   while (store.counts().files < 3) await new Promise((resolve) => setTimeout(resolve, 20));

@@ -8,7 +8,7 @@ import { Indexer } from "../../engine/indexer/mod.ts";
 import { type Embedder, IndexStore } from "../../engine/retrieval/mod.ts";
 
 const [root] = Deno.args;
-const store = await IndexStore.open(await Deno.makeTempDir(), 4);
+const store = await IndexStore.open(await Deno.makeTempDir(), { dimensions: 4, model: "stand-in" });
 const embedder = {
   dimensions: 4,
   embed: (texts: string[]) => Promise.resolve(texts.map(() => Float32Array.of(1, 2, 3, 4))),

