@@ -55,9 +55,9 @@ export async function resolveModel(
       `Model missing: ${name} is not at ${check.path}; fetch it with \`deno task models pull ${name}\``,
     );
   }
-  if (check.state === "corrupt") {
+  if (check.state === "corrupt" || check.state === "outdated") {
     throw new ModelMissingError(
-      `Model corrupt: ${check.path} ${check.detail}; fetch it again with \`deno task models pull ${name}\``,
+      `Model ${check.state}: ${check.path} ${check.detail}; fetch it again with \`deno task models pull ${name}\``,
     );
   }
   return { name, path: check.path };

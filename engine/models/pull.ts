@@ -54,6 +54,10 @@ export async function pullModel(
     options.log.warn(`Model corrupt: ${check.path} ${check.detail}; fetching it again`);
     await Deno.remove(check.path);
   }
+  if (check.state === "outdated") {
+    options.log.info(`Model outdated: ${check.path} ${check.detail}; fetching the pinned one`);
+    await Deno.remove(check.path);
+  }
   const target = modelPath(cacheDir, model);
   await Deno.mkdir(dirname(target), { recursive: true });
   const partial = `${target}.part`;

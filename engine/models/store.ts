@@ -39,11 +39,12 @@ export async function sha256File(
 
 /** A model file's condition. */
 export interface ModelFileCheck {
-  state: "present" | "missing" | "corrupt";
+  /** "outdated": intact, as verified when pulled, but pinned by an earlier models.lock. */
+  state: "present" | "missing" | "corrupt" | "outdated";
   path: string;
   /**
-   * For "corrupt": what is wrong, as the rest of a sentence that starts with
-   * the path ("is truncated: 1234 of 491400064 bytes").
+   * For "corrupt" and "outdated": what is wrong, as the rest of a sentence
+   * that starts with the path ("is truncated: 1234 of 491400064 bytes").
    */
   detail?: string;
 }
@@ -71,21 +72,23 @@ export async function checkModelFile(
   } catch {
     return { state: "missing", path };
   }
+  const mtimeMs = stat.mtime?.getTime() ?? 0;
+  const stampPath = `${path}.verified`;
+  const stamp = await readStamp(stampPath);
+  // The file is as it was when its sha256 was last computed.
+  const intact = stamp !== undefined && stamp.size === stat.size && stamp.mtimeMs === mtimeMs;
+  if (intact && stamp.sha256 !== model.sha256) {
+    return {
+      state: "outdated",
+      path,
+      detail: `is an earlier pin (sha256 ${stamp.sha256}); models.lock now pins ${model.sha256}`,
+    };
+  }
   if (stat.size !== model.size) {
     const how = stat.size < model.size ? "truncated" : "larger than its pin";
     return { state: "corrupt", path, detail: `is ${how}: ${stat.size} of ${model.size} bytes` };
   }
-  const mtimeMs = stat.mtime?.getTime() ?? 0;
-  const stampPath = `${path}.verified`;
-  if (!options.full) {
-    const stamp = await readStamp(stampPath);
-    if (
-      stamp?.sha256 === model.sha256 && stamp.size === stat.size &&
-      stamp.mtimeMs === mtimeMs
-    ) {
-      return { state: "present", path };
-    }
-  }
+  if (!options.full && intact) return { state: "present", path };
   const digest = await sha256File(path);
   if (digest !== model.sha256) {
     return {
@@ -94,8 +97,8 @@ export async function checkModelFile(
       detail: `does not match its pin: sha256 is ${digest}, expected ${model.sha256}`,
     };
   }
-  const stamp: VerifiedStamp = { sha256: digest, size: stat.size, mtimeMs };
-  await Deno.writeTextFile(stampPath, JSON.stringify(stamp));
+  const verified: VerifiedStamp = { sha256: digest, size: stat.size, mtimeMs };
+  await Deno.writeTextFile(stampPath, JSON.stringify(verified));
   return { state: "present", path };
 }
 

@@ -201,6 +201,29 @@ Deno.test("pullModel() replaces a corrupt model file", () =>
     assert.equal((await checkModelFile(cacheDir, model, { full: true })).state, "present");
   }));
 
+Deno.test("pullModel() replaces the file of an earlier pin, which checks call outdated, not corrupt", () =>
+  withServer(async ({ origin, cacheDir }) => {
+    const model = lockedModel(origin);
+    // The file an earlier models.lock pinned at the same path, pulled and verified then.
+    const earlier = WHOLE.slice(0, 1000);
+    const earlierPin = lockedModel(origin, {
+      sha256: createHash("sha256").update(earlier).digest("hex"),
+      size: earlier.length,
+    });
+    await Deno.mkdir(join(cacheDir, "models"), { recursive: true });
+    await Deno.writeFile(modelPath(cacheDir, model), earlier);
+    assert.equal((await checkModelFile(cacheDir, earlierPin)).state, "present");
+    const check = await checkModelFile(cacheDir, model);
+    assert.equal(check.state, "outdated");
+    assert.equal(
+      check.detail,
+      `is an earlier pin (sha256 ${earlierPin.sha256}); models.lock now pins ${SHA256}`,
+    );
+    await pullModel(cacheDir, model, from(model));
+    assert.deepEqual(await Deno.readFile(modelPath(cacheDir, model)), WHOLE);
+    assert.equal((await checkModelFile(cacheDir, model, { full: true })).state, "present");
+  }));
+
 Deno.test("pullModel() leaves the model read-only and private, and repairs an earlier pull's file", () =>
   withServer(async ({ origin, cacheDir }) => {
     const model = lockedModel(origin);
