@@ -10,10 +10,11 @@
  * is loaded only when both still match (usearch aborts the process on a torn
  * file), and rebuilt from SQLite otherwise. Vectors are kept only for the
  * embedding model that made them: opened with another, the store forgets
- * them (chunks, terms and definitions stay) and they are made again. Several processes may open one
- * store: only the one allowed to write (see `writable`) saves vectors; the
- * others reload them when the writer saved newer ones. Everything it writes
- * is private to the user (0600 files in a 0700 folder).
+ * them (chunks, terms and definitions stay) and they are made again. Several
+ * processes may open one store: only the one allowed to write (see
+ * `writable`) saves vectors; the others reload them when the writer saved
+ * newer ones. Everything it writes is private to the user (0600 files in a
+ * 0700 folder).
  */
 import { DatabaseSync } from "node:sqlite";
 import { createHash } from "node:crypto";
