@@ -50,12 +50,11 @@ export async function pullModel(
     await makeReadOnly(check.path);
     return check.path;
   }
-  if (check.state === "corrupt") {
-    options.log.warn(`Model corrupt: ${check.path} ${check.detail}; fetching it again`);
-    await Deno.remove(check.path);
-  }
-  if (check.state === "outdated") {
-    options.log.info(`Model outdated: ${check.path} ${check.detail}; fetching the pinned one`);
+  if (check.state === "corrupt" || check.state === "outdated") {
+    // An earlier pin is expected after an update; a corrupt file is not.
+    options.log[check.state === "corrupt" ? "warn" : "info"](
+      `Model ${check.state}: ${check.path} ${check.detail}; fetching the pinned one`,
+    );
     await Deno.remove(check.path);
   }
   const target = modelPath(cacheDir, model);

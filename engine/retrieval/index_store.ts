@@ -143,11 +143,18 @@ export class IndexStore {
       | { value: string }
       | undefined;
     if (made?.value === model) return;
-    this.#db.exec("BEGIN");
-    try {
+    this.#transaction(() => {
       this.#db.exec("UPDATE chunks SET vector = X'' WHERE length(vector) > 0");
       this.#db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('vectors_model', ?)")
         .run(model);
+    });
+  }
+
+  /** Runs `work` in one transaction: all of it is written, or none (rolled back on a throw). */
+  #transaction(work: () => void): void {
+    this.#db.exec("BEGIN");
+    try {
+      work();
       this.#db.exec("COMMIT");
     } catch (error) {
       this.#db.exec("ROLLBACK");
@@ -249,8 +256,7 @@ export class IndexStore {
   ): void {
     const removed = this.#chunkIds(path);
     const added: [number, Float32Array][] = [];
-    this.#db.exec("BEGIN");
-    try {
+    this.#transaction(() => {
       this.#deleteRows(path);
       const insertChunk = this.#db.prepare(
         "INSERT INTO chunks (path, start_line, end_line, text, vector) VALUES (?, ?, ?, ?, ?)",
@@ -279,11 +285,7 @@ export class IndexStore {
         insertSymbol.run(path, symbol.name, symbol.line, symbol.signature);
       }
       this.#db.prepare("INSERT OR REPLACE INTO files (path, hash) VALUES (?, ?)").run(path, hash);
-      this.#db.exec("COMMIT");
-    } catch (error) {
-      this.#db.exec("ROLLBACK");
-      throw error;
-    }
+    });
     this.#updateVectors(removed, added);
     this.#filesVersion++;
   }
@@ -296,15 +298,10 @@ export class IndexStore {
   /** Forgets a file. */
   removeFile(path: string): void {
     const removed = this.#chunkIds(path);
-    this.#db.exec("BEGIN");
-    try {
+    this.#transaction(() => {
       this.#deleteRows(path);
       this.#db.prepare("DELETE FROM files WHERE path = ?").run(path);
-      this.#db.exec("COMMIT");
-    } catch (error) {
-      this.#db.exec("ROLLBACK");
-      throw error;
-    }
+    });
     this.#updateVectors(removed, []);
     this.#filesVersion++;
   }
