@@ -242,6 +242,8 @@ export class CompletionPipeline {
         lineMayGrow: lineMayGrow(lineSuffix, maxLines, syntax?.inLiteral),
         maxLines,
         format: generator.format,
+        languageId: input.languageId,
+        inLiteral: syntax?.inLiteral,
       };
       const generate = (context: ScoredChunk[], stopBelowLogprob?: number) =>
         generator.generate({

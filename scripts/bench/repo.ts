@@ -23,7 +23,7 @@ import {
   readProjectFiles,
   walkProject,
 } from "../../engine/indexer/mod.ts";
-import type { CursorContext } from "../../engine/inference/postprocess/context.ts";
+import { bracketBalance, type CursorContext } from "../../engine/inference/postprocess/context.ts";
 import { dropTrivial } from "../../engine/inference/postprocess/drop_trivial.ts";
 import type { Logger } from "../../engine/log/mod.ts";
 import { resolveEmbedderDir } from "../../engine/models/mod.ts";
@@ -265,11 +265,6 @@ export function codeLines(path: string, text: string): boolean[] {
 function visibleFrom(path: string, name: string, files: Set<string>): Set<string> {
   if (languageOf(path) !== "go" || /^[A-Z]/.test(name)) return files;
   return new Set([...files].filter((file) => dirname(file) === dirname(path)));
-}
-
-/** Brackets a line opens minus those it closes. */
-function bracketBalance(line: string): number {
-  return (line.match(/[([{]/g)?.length ?? 0) - (line.match(/[)\]}]/g)?.length ?? 0);
 }
 
 /**

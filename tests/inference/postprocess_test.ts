@@ -11,7 +11,8 @@ import type { PromptFormat } from "../../engine/inference/mod.ts";
 /** Builds the cursor context from a source with `║` where the cursor is. */
 function at(
   source: string,
-  options: { format?: PromptFormat; maxLines?: number } = {},
+  options: { format?: PromptFormat; maxLines?: number; languageId?: string; inLiteral?: boolean } =
+    {},
 ): CursorContext {
   const cursor = source.indexOf("║");
   const prefix = source.slice(0, cursor);
@@ -29,6 +30,8 @@ function at(
     lineMayGrow: lineMayGrow(lineSuffix, maxLines),
     maxLines,
     format: options.format ?? "fim",
+    languageId: options.languageId,
+    inLiteral: options.inLiteral,
   };
 }
 
@@ -210,4 +213,62 @@ Deno.test("postprocess() cuts what restates the text already typed", () => {
     "a longer word that starts alike is new code",
   );
   assert.equal(postprocess("return total", at("    return ║\n")), "total");
+});
+
+Deno.test("postprocess() indents a Python block's first line under its opener", () => {
+  const python = { languageId: "python", maxLines: 1 };
+  const below =
+    "def pick(items):\n    for item in items:\n        if item.ok:\n║\n        done()\n";
+  assert.equal(
+    postprocess("        return item", at(below, python)),
+    "            return item",
+    "the opener's own depth is an IndentationError",
+  );
+  assert.equal(postprocess("return item", at(below, python)), "            return item");
+  assert.equal(
+    postprocess("return item", at("def f(x):\n    if x:\n    ║\n", python)),
+    "    return item",
+    "what the editor indented counts",
+  );
+  assert.equal(
+    postprocess("return item", at("def f(x):\n    if x:\n        ║\n", python)),
+    "return item",
+  );
+  assert.equal(
+    postprocess("            return item", at(below, python)),
+    "            return item",
+    "deep enough already",
+  );
+  assert.equal(
+    postprocess("    a = 1\n    b = 2", at("def f():\n  if x:\n║\n", { ...python, maxLines: 12 })),
+    "    a = 1\n    b = 2",
+    "the file's own step (2), every line alike",
+  );
+  assert.equal(
+    postprocess("\treturn 1", at("def f():\n\tif x:\n║\n", python)),
+    "\t\treturn 1",
+    "a file indented with tabs gets a tab",
+  );
+  assert.equal(
+    postprocess("        pass", at("    if (a and\n            b):\n║\n", python)),
+    "        pass",
+    "an opener over several lines is as deep as its first",
+  );
+});
+
+Deno.test("postprocess() leaves indentation alone where no Python block opens", () => {
+  const python = { languageId: "python", maxLines: 1 };
+  const after = (line: string) => at(`def f(x):\n    ${line}\n║\n`, python);
+  assert.equal(postprocess("    return x", after("y = x")), "    return x", "not an opener");
+  assert.equal(postprocess("    return x", after("# note:")), "    return x", "a comment");
+  assert.equal(
+    postprocess("    return x", at("def f(x):\n    if x:\n║\n", { maxLines: 1 })),
+    "    return x",
+    "another language: its own rules",
+  );
+  assert.equal(
+    postprocess("    Args:", at('def f(x):\n    """Run:\n║\n', { ...python, inLiteral: true })),
+    "    Args:",
+    "inside a docstring",
+  );
 });

@@ -24,6 +24,10 @@ export interface CursorContext {
   /** At most this many lines with content in a block completion. */
   maxLines: number;
   format: PromptFormat;
+  /** The document's language (VS Code's language id), where a rule is the language's own. */
+  languageId?: string;
+  /** Whether the cursor is inside a string or a comment, as tree-sitter tells. */
+  inLiteral?: boolean;
 }
 
 /** A line ending that opens a block: a bracket, a colon, an arrow. */
@@ -70,4 +74,9 @@ export function indentWidth(line: string): number {
     else break;
   }
   return width;
+}
+
+/** Brackets a line opens minus those it closes. */
+export function bracketBalance(line: string): number {
+  return (line.match(/[([{]/g)?.length ?? 0) - (line.match(/[)\]}]/g)?.length ?? 0);
 }

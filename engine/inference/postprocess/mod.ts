@@ -8,6 +8,7 @@ import { balanceBrackets } from "./balance_brackets.ts";
 import type { CursorContext } from "./context.ts";
 import { cutAtSpecialTokens } from "./cut_at_special_tokens.ts";
 import { extractChatCode } from "./extract_chat_code.ts";
+import { indentBlockBody } from "./indent_block_body.ts";
 import { limitLines } from "./limit_lines.ts";
 import { trimSuffixOverlap } from "./trim_suffix_overlap.ts";
 import { dropTrivial } from "./drop_trivial.ts";
@@ -23,6 +24,7 @@ export type Filter = (text: string, context: CursorContext) => string;
 const FILTERS: Filter[] = [
   cutAtSpecialTokens,
   extractChatCode,
+  indentBlockBody,
   limitLines,
   trimSuffixOverlap,
   balanceBrackets,
