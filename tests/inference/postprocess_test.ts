@@ -216,59 +216,30 @@ Deno.test("postprocess() cuts what restates the text already typed", () => {
 });
 
 Deno.test("postprocess() indents a Python block's first line under its opener", () => {
-  const python = { languageId: "python", maxLines: 1 };
   const below =
     "def pick(items):\n    for item in items:\n        if item.ok:\n║\n        done()\n";
+  const cases: [string, string, string, string][] = [
+    // [suggestion, source, shown, why]
+    ["        return item", below, "            return item", "the opener's depth is an error"],
+    ["return item", below, "            return item", "nothing typed on the line"],
+    ["return item", "def f(x):\n    if x:\n    ║\n", "    return item", "what is typed counts"],
+    ["return item", "def f(x):\n    if x:\n        ║\n", "return item", "typed deep enough"],
+    ["            return item", below, "            return item", "deep enough already"],
+    ["  a = 1\n  b = 2", "def f():\n  if x:\n║\n", "    a = 1\n    b = 2", "its 2-space step"],
+    ["\treturn 1", "def f():\n\tif x:\n║\n", "\t\treturn 1", "a file indented with tabs"],
+    ["        pass", "    if (a and\n            b):\n║\n", "        pass", "a multi-line opener"],
+    ["    return x", "def f(x):\n    y = x\n║\n", "    return x", "not an opener"],
+    ["    return x", "def f(x):\n    # note:\n║\n", "    return x", "a comment"],
+  ];
+  for (const [suggestion, source, shown, why] of cases) {
+    const context = at(source, { languageId: "python", maxLines: 12 });
+    assert.equal(postprocess(suggestion, context), shown, why);
+  }
+  const ifX = "def f(x):\n    if x:\n║\n";
+  assert.equal(postprocess("    y", at(ifX, { maxLines: 1 })), "    y", "another language");
   assert.equal(
-    postprocess("        return item", at(below, python)),
-    "            return item",
-    "the opener's own depth is an IndentationError",
-  );
-  assert.equal(postprocess("return item", at(below, python)), "            return item");
-  assert.equal(
-    postprocess("return item", at("def f(x):\n    if x:\n    ║\n", python)),
-    "    return item",
-    "what the editor indented counts",
-  );
-  assert.equal(
-    postprocess("return item", at("def f(x):\n    if x:\n        ║\n", python)),
-    "return item",
-  );
-  assert.equal(
-    postprocess("            return item", at(below, python)),
-    "            return item",
-    "deep enough already",
-  );
-  assert.equal(
-    postprocess("    a = 1\n    b = 2", at("def f():\n  if x:\n║\n", { ...python, maxLines: 12 })),
-    "    a = 1\n    b = 2",
-    "the file's own step (2), every line alike",
-  );
-  assert.equal(
-    postprocess("\treturn 1", at("def f():\n\tif x:\n║\n", python)),
-    "\t\treturn 1",
-    "a file indented with tabs gets a tab",
-  );
-  assert.equal(
-    postprocess("        pass", at("    if (a and\n            b):\n║\n", python)),
-    "        pass",
-    "an opener over several lines is as deep as its first",
-  );
-});
-
-Deno.test("postprocess() leaves indentation alone where no Python block opens", () => {
-  const python = { languageId: "python", maxLines: 1 };
-  const after = (line: string) => at(`def f(x):\n    ${line}\n║\n`, python);
-  assert.equal(postprocess("    return x", after("y = x")), "    return x", "not an opener");
-  assert.equal(postprocess("    return x", after("# note:")), "    return x", "a comment");
-  assert.equal(
-    postprocess("    return x", at("def f(x):\n    if x:\n║\n", { maxLines: 1 })),
-    "    return x",
-    "another language: its own rules",
-  );
-  assert.equal(
-    postprocess("    Args:", at('def f(x):\n    """Run:\n║\n', { ...python, inLiteral: true })),
-    "    Args:",
-    "inside a docstring",
+    postprocess("    y", at(ifX, { languageId: "python", maxLines: 1, inLiteral: true })),
+    "    y",
+    "inside a string",
   );
 });
