@@ -21,8 +21,10 @@
  *            in an indexed project (`--dir`), with syntax and retrieval (scripts/bench/typing.ts)
  *   lines    single-line completions at natural cut points of real files: exact match,
  *            latency and the stage split
- *   window   the same completions with prompt windows of several sizes (characters before
- *            and after the cursor): exact match against latency, side by side
+ *   window   the same completions with prompt windows of several sizes (`--windows
+ *            1500/1000,8000/2000`: characters before/after the cursor): exact match
+ *            against latency, side by side; on a pinned project's own sources with
+ *            `--project NAME` (as `lines` and `models` too)
  *   repo     lines that use a name defined in another file of a real project, completed
  *            with and without retrieval, side by side, per project: `--project NAME`
  *            (repeatable; `all` for the four pinned registry packages in TypeScript, Python,
@@ -67,6 +69,7 @@ import { loadConfig } from "../engine/config/mod.ts";
 import { languageOf } from "../engine/documents/mod.ts";
 import { createLogger } from "../engine/log/mod.ts";
 import { createEngine } from "../engine/engine.ts";
+import { readProjectFiles } from "../engine/indexer/mod.ts";
 import type { Completion } from "../engine/pipeline.ts";
 import type { PromptLayout } from "../engine/inference/mod.ts";
 import { seeded, stats } from "./bench/stats.ts";
@@ -79,6 +82,7 @@ import { cold } from "./bench/cold.ts";
 import { adapterSuite } from "./bench/adapter.ts";
 import { peer } from "./bench/peer.ts";
 import { suffix } from "./bench/suffix.ts";
+import { fetchProject, isSourceFile, projectsNamed } from "./bench/projects.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const log = createLogger("bench", "warn");
@@ -98,6 +102,7 @@ const { values: flags, positionals } = parseArgs({
     "llama-server": { type: "string" },
     "suffix-chars": { type: "string", default: "1000,300" },
     layouts: { type: "string", default: "prefix" },
+    windows: { type: "string", default: "1500/300,1500/1000,3000/1000" },
   },
 });
 /** A `--layouts` entry, or an error naming the ones there are. */
@@ -185,9 +190,22 @@ async function sampleDirs(): Promise<string[]> {
   return present;
 }
 
-/** The JavaScript, TypeScript and Python files of the sample directories, sorted. */
+/**
+ * The files samples come from, sorted: the own sources of the pinned projects
+ * named by `--project`, else the JavaScript, TypeScript and Python files of
+ * the sample directories.
+ */
 async function sampleFiles(): Promise<string[]> {
   const files: string[] = [];
+  if (flags.project?.length) {
+    for (const project of projectsNamed(flags.project)) {
+      const root = await fetchProject(project);
+      for (const file of await readProjectFiles(root, (path) => isSourceFile(project, path))) {
+        files.push(join(root, file.path));
+      }
+    }
+    return files.sort();
+  }
   for (const dir of await sampleDirs()) {
     for await (const entry of Deno.readDir(dir)) {
       if (entry.isFile && /\.(js|ts|py)$/.test(entry.name)) files.push(join(dir, entry.name));
@@ -337,7 +355,10 @@ async function lines() {
 async function window() {
   const samples = await pickSamples(Number(flags.samples));
   const byWindow: Record<string, unknown> = {};
-  const windows = [[1500, 300], [1500, 1000], [3000, 1000]];
+  const windows = flags.windows.split(",").map((pair) => pair.split("/").map(Number));
+  if (windows.some((pair) => pair.length !== 2 || pair.some((chars) => !(chars > 0)))) {
+    throw new Error(`--windows takes BEFORE/AFTER character pairs, got "${flags.windows}"`);
+  }
   for (const [prefixChars, suffixChars] of windows) {
     const results = await runSamples(samples, { prefixChars, suffixChars });
     byWindow[`prefix${prefixChars}_suffix${suffixChars}`] = {

@@ -70,8 +70,9 @@ export async function humanevalFim(options: { limit: number; sets?: string[]; lo
       const chosen = await problems(set.file, options.limit);
       const engine = { passed: 0, exact: 0, exactTrimmed: 0, ms: [] as number[] };
       const bare = { passed: 0, exact: 0, exactTrimmed: 0, ms: [] as number[] };
-      // Lines the bare model got right and the engine did not: where to look.
+      // Lines exactly right in one arm and not in the other: where the two part.
       const lostToBare: { task: string; expected: string; engine: string }[] = [];
+      const wonOverBare: { task: string; expected: string; bare: string }[] = [];
       // The canonical solution passing shows the harness itself works.
       let canonical = 0;
       for (const problem of chosen) {
@@ -118,8 +119,11 @@ export async function humanevalFim(options: { limit: number; sets?: string[]; lo
           engine.exactTrimmed += Number(engineLine.trim() === expected.trim());
           bare.exact += Number(bareLine === expected);
           bare.exactTrimmed += Number(bareLine.trim() === expected.trim());
-          if (engineLine.trim() !== bareLine.trim() && bareLine.trim() === expected.trim()) {
+          if (bareLine === expected && engineLine !== expected) {
             lostToBare.push({ task: problem.task_id, expected, engine: engineLine });
+          }
+          if (engineLine === expected && bareLine !== expected) {
+            wonOverBare.push({ task: problem.task_id, expected, bare: bareLine });
           }
         }
       }
@@ -143,7 +147,7 @@ export async function humanevalFim(options: { limit: number; sets?: string[]; lo
           ...firstLineScores(bare),
           ms: stats(bare.ms),
         },
-        ...(name === "single" ? { lostToBare } : {}),
+        ...(name === "single" ? { lostToBare, wonOverBare } : {}),
       };
     }
   } finally {
