@@ -228,6 +228,7 @@ Deno.test("postprocess() indents a Python block's first line under its opener", 
     ["  a = 1\n  b = 2", "def f():\n  if x:\n║\n", "    a = 1\n    b = 2", "its 2-space step"],
     ["\treturn 1", "def f():\n\tif x:\n║\n", "\t\treturn 1", "a file indented with tabs"],
     ["        pass", "    if (a and\n            b):\n║\n", "        pass", "a multi-line opener"],
+    ["\n    pass", "    if x:\n    ║\n", "\n        pass", "the block starts on the next line"],
     ["    return x", "def f(x):\n    y = x\n║\n", "    return x", "not an opener"],
     ["    return x", "def f(x):\n    # note:\n║\n", "    return x", "a comment"],
   ];

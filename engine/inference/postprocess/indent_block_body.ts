@@ -17,20 +17,22 @@ export function indentBlockBody(text: string, context: CursorContext): string {
   if (context.languageId !== "python" || context.inLiteral) return text;
   if (context.linePrefix.trim() !== "") return text;
   const before = context.prefix.slice(0, context.prefix.length - context.linePrefix.length);
-  const lines = before.split("\n");
-  const openerAt = lines.findLastIndex((line) => line.trim() !== "");
-  const opener = lines[openerAt];
+  const above = before.split("\n");
+  const openerAt = above.findLastIndex((line) => line.trim() !== "");
+  const opener = above[openerAt];
   if (opener === undefined || opener.trimStart().startsWith("#")) return text;
   if (!PYTHON_OPENER.test(opener)) return text;
-  const firstLine = text.split("\n").find((line) => line.trim() !== "");
-  if (firstLine === undefined) return text;
-  const depth = indentWidth(context.linePrefix + firstLine);
-  const statement = indentWidth(lines[statementStart(lines, openerAt)]);
+  const lines = text.split("\n");
+  const first = lines.findIndex((line) => line.trim() !== "");
+  if (first === -1) return text;
+  // Only the cursor's own line starts after what is typed on it.
+  const depth = indentWidth((first === 0 ? context.linePrefix : "") + lines[first]);
+  const statement = indentWidth(above[statementStart(above, openerAt)]);
   if (depth > statement) return text;
-  const step = indentStep(lines);
+  const step = indentStep(above);
   const shift = statement + step.width - depth;
   const pad = step.unit === "\t" ? "\t".repeat(Math.ceil(shift / step.width)) : " ".repeat(shift);
-  return text.split("\n").map((line) => line.trim() === "" ? line : pad + line).join("\n");
+  return lines.map((line) => line.trim() === "" ? line : pad + line).join("\n");
 }
 
 /**
