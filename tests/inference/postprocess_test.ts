@@ -231,6 +231,9 @@ Deno.test("postprocess() indents a Python block's first line under its opener", 
     ["\n    pass", "    if x:\n    ║\n", "\n        pass", "the block starts on the next line"],
     ["    return x", "def f(x):\n    y = x\n║\n", "    return x", "not an opener"],
     ["    return x", "def f(x):\n    # note:\n║\n", "    return x", "a comment"],
+    ["    return x", "def f(x):\n    y = 1  # 3:\n║\n", "    return x", "a comment's colon"],
+    ["    y = 1", "def f(x):\n    if x:  # why\n║\n", "        y = 1", "an opener's comment"],
+    ["    y = 1", "def f(x):\n    if x == '#':\n║\n", "        y = 1", "a # in a string"],
   ];
   for (const [suggestion, source, shown, why] of cases) {
     const context = at(source, { languageId: "python", maxLines: 12 });

@@ -7,8 +7,8 @@
  */
 import { bracketBalance, type CursorContext, indentWidth } from "./context.ts";
 
-/** A Python line that opens a block: it ends with a colon, a comment after it aside. */
-const PYTHON_OPENER = /:\s*(?:#.*)?$/;
+/** A Python line's code that opens a block: it ends with a colon. */
+const PYTHON_OPENER = /:\s*$/;
 /** How far back the file's indent step is read. */
 const INDENT_SAMPLE_LINES = 200;
 
@@ -20,8 +20,7 @@ export function indentBlockBody(text: string, context: CursorContext): string {
   const above = before.split("\n");
   const openerAt = above.findLastIndex((line) => line.trim() !== "");
   const opener = above[openerAt];
-  if (opener === undefined || opener.trimStart().startsWith("#")) return text;
-  if (!PYTHON_OPENER.test(opener)) return text;
+  if (opener === undefined || !PYTHON_OPENER.test(withoutComment(opener))) return text;
   const lines = text.split("\n");
   const first = lines.findIndex((line) => line.trim() !== "");
   if (first === -1) return text;
@@ -33,6 +32,20 @@ export function indentBlockBody(text: string, context: CursorContext): string {
   const shift = statement + step.width - depth;
   const pad = step.unit === "\t" ? "\t".repeat(Math.ceil(shift / step.width)) : " ".repeat(shift);
   return lines.map((line) => line.trim() === "" ? line : pad + line).join("\n");
+}
+
+/** A Python line without its comment: up to the first `#` outside a string. */
+function withoutComment(line: string): string {
+  let quote = "";
+  for (let index = 0; index < line.length; index++) {
+    const char = line[index];
+    if (quote) {
+      if (char === "\\") index++;
+      else if (char === quote) quote = "";
+    } else if (char === "'" || char === '"') quote = char;
+    else if (char === "#") return line.slice(0, index);
+  }
+  return line;
 }
 
 /**
