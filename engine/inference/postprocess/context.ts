@@ -76,6 +76,11 @@ export function indentWidth(line: string): number {
   return width;
 }
 
+/** The lines before the cursor's line, as far as the prompt saw them. */
+export function linesAbove(context: CursorContext): string[] {
+  return context.prefix.slice(0, context.prefix.length - context.linePrefix.length).split("\n");
+}
+
 /** Brackets a line opens minus those it closes. */
 export function bracketBalance(line: string): number {
   return (line.match(/[([{]/g)?.length ?? 0) - (line.match(/[)\]}]/g)?.length ?? 0);

@@ -5,7 +5,7 @@
  * of spaces is one token, and it picks the shorter run): such a suggestion is
  * shifted, every line alike, to one indent step deeper than the opener.
  */
-import { bracketBalance, type CursorContext, indentWidth } from "./context.ts";
+import { bracketBalance, type CursorContext, indentWidth, linesAbove } from "./context.ts";
 
 /** A Python line's code that opens a block: it ends with a colon. */
 const PYTHON_OPENER = /:\s*$/;
@@ -16,8 +16,7 @@ const INDENT_SAMPLE_LINES = 200;
 export function indentBlockBody(text: string, context: CursorContext): string {
   if (context.languageId !== "python" || context.inLiteral) return text;
   if (context.linePrefix.trim() !== "") return text;
-  const before = context.prefix.slice(0, context.prefix.length - context.linePrefix.length);
-  const above = before.split("\n");
+  const above = linesAbove(context);
   const openerAt = above.findLastIndex((line) => line.trim() !== "");
   const opener = above[openerAt];
   if (opener === undefined || !PYTHON_OPENER.test(withoutComment(opener))) return text;
