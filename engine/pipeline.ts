@@ -87,6 +87,11 @@ export interface CompletionInput {
   retrieval?: "selective" | "always";
   /** The project's LoRA adapter (its GGUF), when it has one for the model in use. */
   adapter?: string;
+  /**
+   * The longest the prompt's evaluation may take: past it the completion is
+   * made from the part of the prompt nearest the cursor (see prefetch).
+   */
+  promptBudgetMs?: number;
 }
 
 /**
@@ -162,8 +167,16 @@ export class CompletionPipeline {
   #lineContexts = new Map<string, LineContext>();
   /** Requests being answered (not prefetches): a prefetch never cancels one. */
   #requests = 0;
-  /** The completion being made ahead (see prefetch), or made and not yet asked for. */
-  #prefetch?: { key: CacheKey; controller: AbortController; done: Promise<Completion | undefined> };
+  /**
+   * The completion being made ahead (see prefetch), or made and not yet asked
+   * for: `quick` first when the whole prompt would take too long, then `done`.
+   */
+  #prefetch?: {
+    key: CacheKey;
+    controller: AbortController;
+    quick?: Promise<Completion | undefined>;
+    done: Promise<Completion | undefined>;
+  };
 
   /** @param syntax Tree-sitter, when available: its failure only costs the syntax context. */
   constructor(config: Config, models: ModelHost, log: Logger, syntax?: Promise<SyntaxService>) {
@@ -267,6 +280,7 @@ export class CompletionPipeline {
           reuse: input.reuse,
           layout: input.layout,
           adapter: input.adapter,
+          maxPromptMs: input.promptBudgetMs,
         });
       const retrieveStarted = performance.now();
       const line = {
@@ -309,7 +323,8 @@ export class CompletionPipeline {
       let context: ScoredChunk[] = [];
       let generation: Generation;
       let text: string;
-      if (alone && (!selective || isConfident(alone, aloneText))) {
+      // A shortened prompt has no room for the project's context: its answer stands.
+      if (alone && (!selective || alone.shortened || isConfident(alone, aloneText))) {
         generation = alone;
         text = aloneText;
       } else {
@@ -334,6 +349,7 @@ export class CompletionPipeline {
           reusedTokens: generation.reusedTokens,
           generatedTokens: generation.generatedTokens,
           cached: false,
+          ...(generation.shortened ? { shortened: true } : {}),
         },
         ...(generation.logprobs ? { logprobs: generation.logprobs } : {}),
         context: context.map(({ path, startLine, endLine, score, kind }) => ({
@@ -359,26 +375,49 @@ export class CompletionPipeline {
    * other request cancels it the moment it arrives, keeping what the model
    * evaluated so far. One at a time: a newer prefetch replaces an older one;
    * none starts while a request is being answered.
+   *
+   * When the model would take longer than `firstSuggestionMs` to evaluate the
+   * prompt (a place it has not been, on a slow host), a quick completion is
+   * made first from the part of the prompt nearest the cursor that it
+   * evaluates within that time, then the full one: a request that comes
+   * before the full one is ready gets the quick one, and the full one goes on
+   * in the background for a later request at the same cursor.
    */
-  prefetch(input: CompletionInput): void {
+  prefetch(
+    input: CompletionInput,
+    firstSuggestionMs = this.#config.completion.firstSuggestionMs,
+  ): void {
     this.#prefetch?.controller.abort();
     this.#prefetch = undefined;
     // A request being answered is what the user waits for; the hint came too late.
     if (this.#requests > 0) return;
     const controller = new AbortController();
     const key = this.#cacheKey(input);
-    const done = this.#complete(input, key, controller.signal, performance.now()).catch((error) => {
-      if (!(error instanceof CancelledError)) {
-        this.#log.debug(`Prefetch failed: ${(error as Error).message}`);
-      }
-      return undefined;
-    });
-    this.#prefetch = { key, controller, done };
+    const made = (request: CompletionInput) =>
+      this.#complete(request, key, controller.signal, performance.now()).catch((error) => {
+        if (!(error instanceof CancelledError)) {
+          this.#log.debug(`Prefetch failed: ${(error as Error).message}`);
+        }
+        return undefined;
+      });
+    if (firstSuggestionMs <= 0) {
+      this.#prefetch = { key, controller, done: made(input) };
+      return;
+    }
+    const quick = made({ ...input, promptBudgetMs: firstSuggestionMs });
+    // The full completion replaces the quick one in the cache, which must not answer it.
+    const done = quick.then((first) =>
+      first?.timings.shortened ? made({ ...input, useCache: false }) : first
+    );
+    this.#prefetch = { key, controller, quick, done };
   }
 
   /**
-   * The prefetched completion when it is for `key`, waited for if still in
-   * the making; otherwise the prefetch is cancelled and nothing is returned.
+   * The prefetched completion when it is for `key`: the full one when it is
+   * ready, else the quick one, waited for if still in the making; otherwise
+   * the prefetch is cancelled and nothing is returned. A full completion still
+   * in the making after the quick one was taken goes on, as the prefetch: the
+   * next request at the same cursor waits for it.
    */
   async #takePrefetched(key: CacheKey, signal: AbortSignal): Promise<Completion | undefined> {
     const pending = this.#prefetch;
@@ -395,10 +434,14 @@ export class CompletionPipeline {
       if (signal.aborted) resolve(undefined);
       signal.addEventListener("abort", () => resolve(undefined), { once: true });
     });
-    const completion = await Promise.race([pending.done, cancelled]);
+    // Settled promises race in order: the full completion first when both are ready.
+    const completion = await Promise.race([pending.done, pending.quick ?? pending.done, cancelled]);
     if (signal.aborted) {
       pending.controller.abort();
       throw new CancelledError();
+    }
+    if (completion?.timings.shortened && this.#prefetch === undefined) {
+      this.#prefetch = { key: pending.key, controller: pending.controller, done: pending.done };
     }
     return completion;
   }

@@ -67,6 +67,14 @@ export interface Config {
     maxDocumentBytes: number;
     /** How long `complete` waits for models that are still loading. */
     readyWaitMs: number;
+    /**
+     * A prefetched completion (the cursor arrived somewhere) whose prompt the
+     * model would take longer than this to evaluate is first made from the part
+     * of the prompt nearest the cursor that it evaluates within this, and then
+     * in full: a request that arrives before the full one is ready gets the
+     * quick one. 0 makes prefetches in full only.
+     */
+    firstSuggestionMs: number;
   };
   /** Bounds on what clients may make the sidecar hold, enforced while reading. */
   limits: Limits;
@@ -195,6 +203,7 @@ export function loadConfig(overrides: ConfigOverrides = {}): Config {
       retrieveDeadlineMs: 250,
       maxDocumentBytes: 1024 * 1024,
       readyWaitMs: 60_000,
+      firstSuggestionMs: 1000,
     },
     learning: {
       filter: env("FILTER") !== "off",

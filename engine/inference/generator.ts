@@ -89,6 +89,12 @@ const ENDS_LINE = /^[ \t]*\r?\n/;
 /** The shortest run of evaluated tokens "token" reuse shifts into a new place. */
 const REUSE_MIN_RUN = 64;
 
+/** The fewest tokens a shortened prompt keeps: less leaves the model nothing to go on. */
+const SHORTENED_MIN_TOKENS = 64;
+
+/** How much each whole batch's evaluation moves the measured rate (an exponential average). */
+const RATE_WEIGHT = 0.25;
+
 /**
  * Evaluated prompts kept at once, one per sequence of the context: the
  * in-file prompt and the one with project context (the pipeline tries the
@@ -149,6 +155,13 @@ export interface GenerateRequest extends PromptInput {
   adapter?: string;
   /** Where the typed part of the cursor's line goes (default LAYOUT_DEFAULT); see PromptLayout. */
   layout?: PromptLayout;
+  /**
+   * The longest the prompt's evaluation may take, at the rate the model has
+   * evaluated prompts so far: when the part no slot holds would take longer,
+   * the prompt keeps only the tokens nearest the cursor that fit (the project
+   * context goes first), and the generation says it was `shortened`.
+   */
+  maxPromptMs?: number;
 }
 
 /** What came out of a generation. */
@@ -163,6 +176,8 @@ export interface Generation {
   generatedTokens: number;
   /** Time spent in the model. */
   generateMs: number;
+  /** Made from the part of the prompt nearest the cursor, to keep within `maxPromptMs`. */
+  shortened: boolean;
   /**
    * The mean and lowest natural-log probability of the generated tokens, as the
    * model gave them: how sure it was. Absent for chat models and empty output.
@@ -201,6 +216,8 @@ export class Generator {
   #fimTokens?: FimTokens;
   /** Each ordinary token's text, read once the first prompt needs healing. */
   #tokenTexts?: TokenTexts;
+  /** Milliseconds per prompt token, as whole batches were evaluated; unknown before the first. */
+  #msPerPromptToken?: number;
 
   private constructor(
     llama: Llama,
@@ -310,20 +327,35 @@ export class Generator {
     request: GenerateRequest,
     fimTokens: FimTokens,
   ): Promise<Omit<Generation, "generateMs">> {
-    const { tokens: prompt, healed } = fimPrompt(
-      request,
-      fimTokens,
-      (text) => this.#model.tokenize(text),
-      request.layout ?? LAYOUT_DEFAULT,
-      this.#context.contextSize - request.maxTokens,
-    );
-    const healing = healed === undefined ? undefined : this.#healing(healed);
-    // Part of a character cannot be re-typed by a token of its own: it stays in the prompt.
-    if (healed !== undefined && !healing) prompt.push(healed);
-    const sequence = this.#slotFor(prompt);
+    const reuse = request.reuse ?? REUSE_DEFAULT;
+    const promptOf = (maxTokens: number) => {
+      const { tokens, healed } = fimPrompt(
+        request,
+        fimTokens,
+        (text) => this.#model.tokenize(text),
+        request.layout ?? LAYOUT_DEFAULT,
+        maxTokens,
+      );
+      const healing = healed === undefined ? undefined : this.#healing(healed);
+      // Part of a character cannot be re-typed by a token of its own: it stays in the prompt.
+      if (healed !== undefined && !healing) tokens.push(healed);
+      return { prompt: tokens, healing, slot: this.#slotFor(tokens) };
+    };
+    let { prompt, healing, slot } = promptOf(this.#context.contextSize - request.maxTokens);
+    const affordable = this.#affordableTokens(request.maxPromptMs);
+    const unevaluated = prompt.length -
+      (request.fresh ? 0 : reusablePrefix(slot.sequence.contextTokens, prompt, reuse).kept);
+    const shortened = unevaluated > affordable;
+    if (shortened) ({ prompt, healing, slot } = promptOf(affordable));
+    slot.usedAt = performance.now();
+    const sequence = slot.sequence;
     if (request.fresh) await sequence.clearHistory();
-    const reusedTokens = await keepPrefix(sequence, prompt, request.reuse ?? REUSE_DEFAULT);
-    await evaluateWholeBatches(sequence, prompt, reusedTokens, request.signal);
+    const reusedTokens = await keepPrefix(sequence, prompt, reuse);
+    await evaluateWholeBatches(sequence, prompt, reusedTokens, request.signal, (msPerToken) => {
+      this.#msPerPromptToken = this.#msPerPromptToken === undefined
+        ? msPerToken
+        : this.#msPerPromptToken + RATE_WEIGHT * (msPerToken - this.#msPerPromptToken);
+    });
     const tokens: Token[] = [];
     const logprobs: number[] = [];
     let text = "";
@@ -355,6 +387,7 @@ export class Generator {
       promptTokens: prompt.length,
       reusedTokens,
       generatedTokens: tokens.length,
+      shortened,
       ...(logprobs.length > 0
         ? {
           logprobs: {
@@ -427,6 +460,7 @@ export class Generator {
       promptTokens: Math.max(0, sequence.nextTokenIndex - generatedTokens),
       reusedTokens: 0,
       generatedTokens,
+      shortened: false,
     };
   }
 
@@ -436,15 +470,24 @@ export class Generator {
    * similarity; when none has a whole batch of it, the least recently used,
    * so a warm prompt of another document or of the other prompt kind stays.
    */
-  #slotFor(prompt: Token[]): LlamaContextSequence {
+  #slotFor(prompt: Token[]): Slot {
     let best = this.#leastRecentlyUsed();
     let bestShared = 0;
     for (const slot of this.#slots) {
       const shared = sharedPrefixLength(slot.sequence.contextTokens, prompt);
       if (shared >= EVAL_BATCH && shared > bestShared) [best, bestShared] = [slot, shared];
     }
-    best.usedAt = performance.now();
-    return best.sequence;
+    return best;
+  }
+
+  /**
+   * How many prompt tokens the model evaluates within `maxMs` at its measured
+   * rate (at least SHORTENED_MIN_TOKENS); unbounded without a limit or before
+   * any rate was measured.
+   */
+  #affordableTokens(maxMs: number | undefined): number {
+    if (maxMs === undefined || this.#msPerPromptToken === undefined) return Infinity;
+    return Math.max(SHORTENED_MIN_TOKENS, Math.floor(maxMs / this.#msPerPromptToken));
   }
 
   #leastRecentlyUsed(): Slot {
@@ -509,9 +552,28 @@ function sharedPrefixLength(a: readonly Token[], b: readonly Token[]): number {
 }
 
 /**
- * Keeps the evaluated tokens the prompt starts with, short of the prompt's
- * last token (it is evaluated again for its logits) and, with "batch" reuse,
- * cut back to a multiple of {@link EVAL_BATCH}; erases the rest.
+ * What of the evaluated tokens a prompt can keep: those it starts with, short
+ * of its last token (it is evaluated again for its logits) and, with "batch"
+ * reuse, cut back to a multiple of {@link EVAL_BATCH}; with "token" reuse,
+ * also the runs shiftedReuse finds further on.
+ *
+ * @returns The ranges of evaluated tokens to erase, and how many prompt tokens stay evaluated.
+ */
+function reusablePrefix(
+  evaluated: readonly Token[],
+  prompt: readonly Token[],
+  reuse: PrefixReuse,
+): { erase: { start: number; end: number }[]; kept: number } {
+  const common = Math.min(sharedPrefixLength(evaluated, prompt), prompt.length - 1);
+  // Erasing from the sequence's first token makes node-llama-cpp evaluate what stays again
+  // itself, uncancellable: a prompt that shares no start is evaluated afresh.
+  if (reuse === "token" && common > 0) return shiftedReuse(evaluated, prompt, common);
+  const kept = Math.floor(common / EVAL_BATCH) * EVAL_BATCH;
+  return { erase: kept < evaluated.length ? [{ start: kept, end: evaluated.length }] : [], kept };
+}
+
+/**
+ * Keeps what reusablePrefix finds of the sequence's evaluated tokens and erases the rest.
  *
  * @returns How many prompt tokens are kept evaluated.
  */
@@ -520,18 +582,9 @@ async function keepPrefix(
   prompt: Token[],
   reuse: PrefixReuse,
 ): Promise<number> {
-  const common = Math.min(sharedPrefixLength(sequence.contextTokens, prompt), prompt.length - 1);
-  // Erasing from the sequence's first token makes node-llama-cpp evaluate what stays again
-  // itself, uncancellable: a prompt that shares no start is evaluated afresh.
-  if (reuse === "token" && common > 0) {
-    const { erase, kept } = shiftedReuse(sequence.contextTokens, prompt, common);
-    await sequence.eraseContextTokenRanges(erase);
-    return kept;
-  }
-  const keep = Math.floor(common / EVAL_BATCH) * EVAL_BATCH;
-  const end = sequence.nextTokenIndex;
-  if (keep < end) await sequence.eraseContextTokenRanges([{ start: keep, end }]);
-  return keep;
+  const { erase, kept } = reusablePrefix(sequence.contextTokens, prompt, reuse);
+  if (erase.length > 0) await sequence.eraseContextTokenRanges(erase);
+  return kept;
 }
 
 /**
@@ -575,7 +628,8 @@ export function shiftedReuse(
  * time, checking `signal` in between: a newer keystroke stops a long
  * evaluation within a batch, and what was evaluated stays for the next
  * prompt. From a batch boundary, the batches are the ones a fresh evaluation
- * would make, so the output does not change.
+ * would make, so the output does not change. Each whole batch's rate, in
+ * milliseconds per token, goes to `measured`.
  *
  * @throws CancelledError when the signal aborts between batches.
  */
@@ -584,12 +638,14 @@ async function evaluateWholeBatches(
   prompt: Token[],
   from: number,
   signal: AbortSignal,
+  measured: (msPerToken: number) => void,
 ): Promise<void> {
   const end = Math.floor((prompt.length - 1) / EVAL_BATCH) * EVAL_BATCH;
   for (let start = from; start < end; start += EVAL_BATCH) {
     if (signal.aborted) throw new CancelledError();
-    await sequence.evaluateWithoutGeneratingNewTokens(
-      prompt.slice(start, Math.min(start + EVAL_BATCH, end)),
-    );
+    const batch = prompt.slice(start, Math.min(start + EVAL_BATCH, end));
+    const started = performance.now();
+    await sequence.evaluateWithoutGeneratingNewTokens(batch);
+    if (batch.length === EVAL_BATCH) measured((performance.now() - started) / EVAL_BATCH);
   }
 }

@@ -264,6 +264,12 @@ export namespace CompleteRequest {
      * only the wait for it, the other timings those of its making.
      */
     prefetched?: boolean;
+    /**
+     * Made from the part of the prompt nearest the cursor (no project context), so that the
+     * first suggestion at a place the model had not evaluated comes quickly; see
+     * `document/prefetch`.
+     */
+    shortened?: boolean;
   }
   /** A piece of project context that went into the prompt. */
   export interface ContextChunk {

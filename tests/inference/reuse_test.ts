@@ -224,7 +224,8 @@ Deno.test("a keystroke storm ends with the latest request answered and the rest 
 Deno.test("a prefetched completion answers the request at its cursor; another request cancels it", async () => {
   await host.ready(never, 120_000);
   const fresh = await pipeline.complete(at("file:///fresh.py", "", { fresh: true }), never);
-  pipeline.prefetch(at("file:///ahead.py", "", { fresh: true }));
+  // In full at once: a slow host would make a quick one first (tested below).
+  pipeline.prefetch(at("file:///ahead.py", "", { fresh: true }), 0);
   await new Promise((resolve) => setTimeout(resolve, 50));
   // The request arrives while the prefetch is still being made: it waits for it, not again.
   const joined = await pipeline.complete(at("file:///ahead.py", ""), never);
@@ -239,6 +240,26 @@ Deno.test("a prefetched completion answers the request at its cursor; another re
   const after = await pipeline.complete(at("file:///elsewhere.py", ""), never);
   assert.equal(after.timings.prefetched, undefined);
   assert.equal(after.timings.cached, false);
+});
+
+Deno.test("a prefetch the model cannot evaluate in time is answered first from the prompt nearest the cursor, then in full", async () => {
+  await host.ready(never, 120_000);
+  // Measures the model's rate, and makes the full completion to compare with.
+  const full = await pipeline.complete(at("file:///full.py", "", { fresh: true }), never);
+  pipeline.prefetch(at("file:///quick.py", "", { fresh: true }), 1);
+  const quick = await pipeline.complete(at("file:///quick.py", ""), never);
+  assert.equal(quick.timings.prefetched, true);
+  assert.equal(quick.timings.shortened, true);
+  // 1 ms affords the fewest tokens a shortened prompt keeps.
+  assert.ok(quick.timings.promptTokens <= 64, `${quick.timings.promptTokens} prompt tokens`);
+  assert.ok(full.timings.promptTokens > 64, `${full.timings.promptTokens} prompt tokens in full`);
+  assert.equal(full.timings.shortened, undefined, "a request is never shortened");
+  // The full one went on in the background: the same cursor asked again waits for it.
+  const again = await pipeline.complete(at("file:///quick.py", ""), never);
+  assert.equal(again.timings.prefetched, true);
+  assert.equal(again.timings.shortened, undefined);
+  assert.equal(again.text, full.text);
+  assert.equal(again.timings.promptTokens, full.timings.promptTokens);
 });
 
 Deno.test("typing on a line keeps its project context; a new name, a new line or a changed index looks again", async () => {
