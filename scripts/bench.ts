@@ -47,8 +47,10 @@
  *            tokens/s, peak RSS, adapter size; `--project NAME`, `--samples N` lines,
  *            `--train-samples N` (scripts/bench/adapter.ts)
  *   cold     the first suggestion at a fresh place in the largest files of a pinned project:
- *            asked at once (cold), after document/prefetch and a pause of `--pause` ms, and
- *            after the pause and one key, side by side, and the peak RSS (scripts/bench/cold.ts)
+ *            asked at once (cold), after document/prefetch and a pause of `--pause` ms (made
+ *            in full only, and with the quick first suggestion), and after the pause and one
+ *            key, side by side: latency, first lines against the true ones, and the peak RSS
+ *            (scripts/bench/cold.ts)
  *   peer     the engine against llama.cpp's `llama-server` (`--llama-server PATH`, else skipped)
  *            on the same model file and threads, driven as llama.vscode drives /infill (its
  *            request, ring buffer of chunks and server flags): lines of a pinned project

@@ -3,11 +3,17 @@
  * files of a real project (indexed, with retrieval), as after opening a file
  * or jumping in it, side by side:
  * - cold: asked at once, the prompt evaluated from scratch;
- * - prefetched: `document/prefetch` when the cursor arrives, a pause of
- *   `--pause` ms (1 s by default), then the request at the same cursor;
+ * - prefetched in full: `document/prefetch` when the cursor arrives, made in
+ *   full only, a pause of `--pause` ms (1 s by default), then the request at
+ *   the same cursor;
+ * - prefetched: the same with the engine's first-suggestion budget, so the
+ *   request gets a quick completion from the prompt nearest the cursor when
+ *   the full one is not ready;
  * - prefetched, then a key: the same pause, then one key typed before the
  *   request, so the prefetch is cancelled and only what it evaluated helps.
- * It also reports the process's peak RSS over the project's run.
+ * Each arm's first line is scored against the line's true rest (exact, and
+ * edit similarity); the suite also reports the process's peak RSS over the
+ * project's run.
  */
 import { join } from "node:path";
 import { languageOf } from "../../engine/documents/mod.ts";
@@ -16,17 +22,18 @@ import type { Logger } from "../../engine/log/mod.ts";
 import type { Completion, CompletionInput } from "../../engine/pipeline.ts";
 import { fetchProject, projectsNamed } from "./projects.ts";
 import { benchConfig, openReady, proseLines } from "./repo.ts";
-import { rssPeak, seeded, stats } from "./stats.ts";
+import { editSimilarity, rssPeak, seeded, stats } from "./stats.ts";
 
 /** Files sampled: the largest of the project's language. */
 const LARGEST_FILES = 12;
 
-/** A place to complete at, and the key typed there in the third arm. */
+/** A place to complete at, the rest of its line, and the key typed there in the last arm. */
 interface Place {
   path: string;
   text: string;
   line: number;
   character: number;
+  rest: string;
   key: string;
 }
 
@@ -46,7 +53,14 @@ async function places(root: string, language: string, count: number): Promise<Pl
     const code = lines[line] ?? "";
     const cut = /^\s*\w+[\s.(]/.exec(code)?.[0].length;
     if (prose[line] || cut === undefined || cut >= code.trimEnd().length) continue;
-    picked.push({ path: file.path, text: file.text, line, character: cut, key: code[cut] });
+    picked.push({
+      path: file.path,
+      text: file.text,
+      line,
+      character: cut,
+      rest: code.slice(cut).trimEnd(),
+      key: code[cut],
+    });
   }
   return picked;
 }
@@ -65,12 +79,12 @@ export async function cold(
       const never = new AbortController().signal;
       const results = {
         cold: [] as Completion[],
+        prefetchedInFull: [] as Completion[],
         prefetched: [] as Completion[],
         key: [] as Completion[],
       };
-      for (
-        const [index, place] of (await places(root, project.language, options.samples)).entries()
-      ) {
+      const picked = await places(root, project.language, options.samples);
+      for (const [index, place] of picked.entries()) {
         const input = (arm: string, typed = ""): CompletionInput => {
           const lines = place.text.split("\n");
           const line = lines[place.line];
@@ -85,6 +99,9 @@ export async function cold(
           };
         };
         results.cold.push(await engine.pipeline.complete({ ...input("cold"), fresh: true }, never));
+        engine.pipeline.prefetch({ ...input("full"), fresh: true }, 0);
+        await new Promise((resolve) => setTimeout(resolve, options.pauseMs));
+        results.prefetchedInFull.push(await engine.pipeline.complete(input("full"), never));
         engine.pipeline.prefetch({ ...input("prefetched"), fresh: true });
         await new Promise((resolve) => setTimeout(resolve, options.pauseMs));
         results.prefetched.push(await engine.pipeline.complete(input("prefetched"), never));
@@ -93,18 +110,45 @@ export async function cold(
         results.key.push(await engine.pipeline.complete(input("key", place.key), never));
       }
       const latency = (list: Completion[]) => stats(list.map((result) => result.timings.totalMs));
-      const median = (list: Completion[]) => latency(list).median;
+      const ratio = (list: Completion[]) =>
+        Math.round(latency(list).median / latency(results.cold).median * 1000) / 1000;
+      const firstLine = (text: string) => text.split("\n")[0].trimEnd();
+      // The key arm's suggestion follows the typed key: scored against the rest after it.
+      const quality = (list: Completion[], typed = 0) => ({
+        exact: list.filter((result, index) =>
+          firstLine(result.text) === picked[index].rest.slice(typed)
+        ).length,
+        meanEditSimilarity: Math.round(
+          list.reduce(
+            (sum, result, index) =>
+              sum + editSimilarity(firstLine(result.text), picked[index].rest.slice(typed)),
+            0,
+          ) / Math.max(1, list.length) * 1000,
+        ) / 1000,
+      });
       reports[project.name] = {
         samples: results.cold.length,
         pauseMs: options.pauseMs,
         coldMs: latency(results.cold),
+        prefetchedInFullMs: latency(results.prefetchedInFull),
         prefetchedMs: latency(results.prefetched),
         prefetchedThenKeyMs: latency(results.key),
-        prefetchedRatio: Math.round(median(results.prefetched) / median(results.cold) * 1000) /
-          1000,
-        prefetchedThenKeyRatio: Math.round(median(results.key) / median(results.cold) * 1000) /
-          1000,
+        prefetchedInFullRatio: ratio(results.prefetchedInFull),
+        prefetchedRatio: ratio(results.prefetched),
+        prefetchedThenKeyRatio: ratio(results.key),
+        quality: {
+          cold: quality(results.cold),
+          prefetchedInFull: quality(results.prefetchedInFull),
+          prefetched: quality(results.prefetched),
+          prefetchedThenKey: quality(results.key, 1),
+        },
+        shortened: results.prefetched.filter((result) => result.timings.shortened).length,
         promptTokens: stats(results.cold.map((result) => result.timings.promptTokens)),
+        shortenedPromptTokens: stats(
+          results.prefetched.flatMap((result) =>
+            result.timings.shortened ? [result.timings.promptTokens] : []
+          ),
+        ),
         reusedAfterKey: stats(
           results.key.map((result) =>
             result.timings.reusedTokens / Math.max(1, result.timings.promptTokens)
