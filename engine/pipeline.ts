@@ -316,8 +316,11 @@ export class CompletionPipeline {
       // often a made-up name.
       const selective = packed.length > 0 && input.retrieval !== "always" &&
         !packed.some((chunk) => chunk.kind === "members");
+      // Unsure, the file alone's completion stops early, as the context's will replace it; but
+      // a prompt with a budget may come back shortened, and then it stands: it must be whole.
+      const stopEarly = selective && input.promptBudgetMs === undefined;
       const alone = packed.length === 0 || selective
-        ? await generate([], selective ? RETRIEVE_BELOW_LOGPROB : undefined)
+        ? await generate([], stopEarly ? RETRIEVE_BELOW_LOGPROB : undefined)
         : undefined;
       const aloneText = alone ? postprocess(alone.text, cursor) : "";
       let context: ScoredChunk[] = [];

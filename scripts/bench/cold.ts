@@ -1,7 +1,7 @@
 /**
  * The `cold` suite: the first suggestion at a fresh place in the largest
  * files of a real project (indexed, with retrieval), as after opening a file
- * or jumping in it, side by side:
+ * or jumping in it to write a line (the line's rest taken out), side by side:
  * - cold: asked at once, the prompt evaluated from scratch;
  * - prefetched in full: `document/prefetch` when the cursor arrives, made in
  *   full only, a pause of `--pause` ms (1 s by default), then the request at
@@ -88,7 +88,8 @@ export async function cold(
         const input = (arm: string, typed = ""): CompletionInput => {
           const lines = place.text.split("\n");
           const line = lines[place.line];
-          lines[place.line] = line.slice(0, place.character) + typed + line.slice(place.character);
+          // The rest of the line is what the user is about to write: it is not in the file.
+          lines[place.line] = line.slice(0, place.character) + typed;
           return {
             uri: `file://${join(root, place.path)}?${arm}${index}`,
             path: place.path,
