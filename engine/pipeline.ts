@@ -198,7 +198,7 @@ export class CompletionPipeline {
     this.#requests++;
     try {
       const cacheKey = this.#cacheKey(input);
-      const prefetched = await this.#takePrefetched(cacheKey, signal);
+      const { prefetched, interrupted } = await this.#takePrefetched(cacheKey, signal);
       if (prefetched) {
         return {
           ...prefetched,
@@ -209,7 +209,21 @@ export class CompletionPipeline {
           },
         };
       }
-      return await this.#complete(input, cacheKey, signal, started);
+      // Typing began before what was being made ahead was ready: this is the place's first
+      // suggestion too, made quick when the whole prompt would take too long, and the full
+      // completion goes on in the background, so the keys that follow find it evaluated.
+      const budget = this.#config.completion.firstSuggestionMs;
+      if (!interrupted || budget <= 0) {
+        return await this.#complete(input, cacheKey, signal, started);
+      }
+      const first = await this.#complete(
+        { ...input, promptBudgetMs: budget },
+        cacheKey,
+        signal,
+        started,
+      );
+      if (first.timings.shortened) this.#makeAhead({ ...input, useCache: false }, cacheKey, 0);
+      return first;
     } finally {
       this.#requests--;
     }
@@ -384,7 +398,8 @@ export class CompletionPipeline {
    * made first from the part of the prompt nearest the cursor that it
    * evaluates within that time, then the full one: a request that comes
    * before the full one is ready gets the quick one, and the full one goes on
-   * in the background for a later request at the same cursor.
+   * in the background for a later request at the same cursor. A request at
+   * another cursor (a key typed) that cancels a prefetch is made the same way.
    */
   prefetch(
     input: CompletionInput,
@@ -394,8 +409,16 @@ export class CompletionPipeline {
     this.#prefetch = undefined;
     // A request being answered is what the user waits for; the hint came too late.
     if (this.#requests > 0) return;
+    this.#makeAhead(input, this.#cacheKey(input), firstSuggestionMs);
+  }
+
+  /**
+   * Makes the completion at `key` in the background, as the prefetch: quick
+   * first when `firstSuggestionMs` is above 0 and the whole prompt would take
+   * longer (see prefetch).
+   */
+  #makeAhead(input: CompletionInput, key: CacheKey, firstSuggestionMs: number): void {
     const controller = new AbortController();
-    const key = this.#cacheKey(input);
     const made = (request: CompletionInput) =>
       this.#complete(request, key, controller.signal, performance.now()).catch((error) => {
         if (!(error instanceof CancelledError)) {
@@ -418,20 +441,23 @@ export class CompletionPipeline {
   /**
    * The prefetched completion when it is for `key`: the full one when it is
    * ready, else the quick one, waited for if still in the making; otherwise
-   * the prefetch is cancelled and nothing is returned. A full completion still
-   * in the making after the quick one was taken goes on, as the prefetch: the
-   * next request at the same cursor waits for it.
+   * the prefetch is cancelled (`interrupted`) and nothing is returned. A full
+   * completion still in the making after the quick one was taken goes on, as
+   * the prefetch: the next request at the same cursor waits for it.
    */
-  async #takePrefetched(key: CacheKey, signal: AbortSignal): Promise<Completion | undefined> {
+  async #takePrefetched(
+    key: CacheKey,
+    signal: AbortSignal,
+  ): Promise<{ prefetched?: Completion; interrupted: boolean }> {
     const pending = this.#prefetch;
-    if (!pending) return undefined;
+    if (!pending) return { interrupted: false };
     this.#prefetch = undefined;
     const same = pending.key.uri === key.uri && pending.key.before === key.before &&
       pending.key.after === key.after && pending.key.maxLines === key.maxLines &&
       pending.key.adapter === key.adapter;
     if (!same) {
       pending.controller.abort();
-      return undefined;
+      return { interrupted: true };
     }
     const cancelled = new Promise<undefined>((resolve) => {
       if (signal.aborted) resolve(undefined);
@@ -446,7 +472,7 @@ export class CompletionPipeline {
     if (completion?.timings.shortened && this.#prefetch === undefined) {
       this.#prefetch = { key: pending.key, controller: pending.controller, done: pending.done };
     }
-    return completion;
+    return { prefetched: completion, interrupted: false };
   }
 
   /**

@@ -233,8 +233,13 @@ Deno.test("a prefetched completion answers the request at its cursor; another re
   assert.equal(joined.text, fresh.text, "the same completion as one made on request");
   assert.ok(joined.timings.generateMs > 0, "the timings say what making it cost");
 
-  pipeline.prefetch(at("file:///elsewhere.py", "", { fresh: true }));
-  const other = await pipeline.complete(at("file:///other.py", "circle"), never);
+  pipeline.prefetch(at("file:///elsewhere.py", "", { fresh: true }), 0);
+  // Made in full, as a fast host makes it (the next test has the quick one).
+  const budget = config.completion.firstSuggestionMs;
+  config.completion.firstSuggestionMs = 0;
+  const other = await pipeline.complete(at("file:///other.py", "circle"), never).finally(() =>
+    config.completion.firstSuggestionMs = budget
+  );
   assert.equal(other.timings.prefetched, undefined);
   // The cancelled prefetch left nothing behind: its own request is made anew.
   const after = await pipeline.complete(at("file:///elsewhere.py", ""), never);
@@ -260,6 +265,32 @@ Deno.test("a prefetch the model cannot evaluate in time is answered first from t
   assert.equal(again.timings.shortened, undefined);
   assert.equal(again.text, full.text);
   assert.equal(again.timings.promptTokens, full.timings.promptTokens);
+
+  // A key typed before a prefetch is ready: its request is made quick the same way, and its full
+  // completion goes on in the background. A line more at the top: a prompt not evaluated yet.
+  const elsewhere = (uri: string, typed: string, extra: Partial<CompletionInput> = {}) => {
+    const input = at(uri, typed, extra);
+    const { line, character } = input.position;
+    return { ...input, text: `# Areas.\n${input.text}`, position: { line: line + 1, character } };
+  };
+  const budget = config.completion.firstSuggestionMs;
+  config.completion.firstSuggestionMs = 1;
+  try {
+    pipeline.prefetch(elsewhere("file:///typed.py", "", { fresh: true }));
+    const typed = await pipeline.complete(elsewhere("file:///typed.py", "c"), never);
+    assert.equal(typed.timings.prefetched, undefined);
+    assert.equal(typed.timings.shortened, true);
+    const typedAgain = await pipeline.complete(elsewhere("file:///typed.py", "c"), never);
+    assert.equal(typedAgain.timings.prefetched, true);
+    assert.equal(typedAgain.timings.shortened, undefined);
+    const typedFull = await pipeline.complete(
+      elsewhere("file:///typed-full.py", "c", { fresh: true }),
+      never,
+    );
+    assert.equal(typedAgain.timings.promptTokens, typedFull.timings.promptTokens);
+  } finally {
+    config.completion.firstSuggestionMs = budget;
+  }
 });
 
 Deno.test("typing on a line keeps its project context; a new name, a new line or a changed index looks again", async () => {
