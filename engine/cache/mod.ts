@@ -31,6 +31,13 @@ interface Entry {
   /** The start of the text after the cursor. */
   afterHead: string;
   text: string;
+  shortened: boolean;
+}
+
+/** A remembered suggestion, and whether it was made from a shortened prompt (see the pipeline). */
+export interface CachedSuggestion {
+  text: string;
+  shortened: boolean;
 }
 
 /** How much of the text around the cursor must match for a cached completion to apply. */
@@ -47,8 +54,11 @@ export class CompletionCache {
     this.#capacity = capacity;
   }
 
-  /** Remembers what was suggested at a cursor ("" for nothing worth showing). */
-  remember(key: CacheKey, text: string): void {
+  /**
+   * Remembers what was suggested at a cursor ("" for nothing worth showing),
+   * and whether it came from a shortened prompt, which a full one is to replace.
+   */
+  remember(key: CacheKey, text: string, shortened = false): void {
     const entry: Entry = {
       uri: key.uri,
       maxLines: key.maxLines,
@@ -57,6 +67,7 @@ export class CompletionCache {
       beforeTail: key.before.slice(-BEFORE_CHARS),
       afterHead: key.after.slice(0, AFTER_CHARS),
       text,
+      shortened,
     };
     this.#entries = this.#entries.filter((other) => !sameCursor(other, entry));
     this.#entries.push(entry);
@@ -68,7 +79,7 @@ export class CompletionCache {
    * rest of a suggestion whose start the user has typed since. Undefined
    * when neither applies.
    */
-  lookup(key: CacheKey): string | undefined {
+  lookup(key: CacheKey): CachedSuggestion | undefined {
     const afterHead = key.after.slice(0, AFTER_CHARS);
     for (let index = this.#entries.length - 1; index >= 0; index--) {
       const entry = this.#entries[index];
@@ -83,7 +94,7 @@ export class CompletionCache {
       }
       this.#entries.splice(index, 1);
       this.#entries.push(entry);
-      return entry.text.slice(typed);
+      return { text: entry.text.slice(typed), shortened: entry.shortened };
     }
     return undefined;
   }

@@ -68,11 +68,12 @@ export interface Config {
     /** How long `complete` waits for models that are still loading. */
     readyWaitMs: number;
     /**
-     * A prefetched completion (the cursor arrived somewhere) whose prompt the
-     * model would take longer than this to evaluate is first made from the part
-     * of the prompt nearest the cursor that it evaluates within this, and then
-     * in full: a request that arrives before the full one is ready gets the
-     * quick one. 0 (AST_COMPLETE_FIRST_SUGGESTION_MS=0) makes prefetches in full only.
+     * The first suggestion at a place (a prefetch, or a request that cancels
+     * one) whose prompt the model would take longer than this to evaluate, at
+     * the rate it has measured, is first made from the part of the prompt
+     * nearest the cursor that it evaluates within this, and then in full in the
+     * background. Before the model has evaluated a whole batch there is no rate,
+     * and nothing is shortened. 0 (AST_COMPLETE_FIRST_SUGGESTION_MS=0): always in full.
      */
     firstSuggestionMs: number;
   };
@@ -181,7 +182,7 @@ export function loadConfig(overrides: ConfigOverrides = {}): Config {
   const cores = availableParallelism();
   const threads = Number(overrides.threads ?? env("THREADS") ?? cores);
   const model = overrides.model || env("MODEL");
-  const firstSuggestionMs = Number(env("FIRST_SUGGESTION_MS") ?? 1000);
+  const firstSuggestionMs = Number(env("FIRST_SUGGESTION_MS") || 1000);
   return {
     cacheDir: overrides.cacheDir ?? defaultCacheDir(),
     modelsLock: overrides.modelsLock ?? env("MODELS_LOCK") ??

@@ -143,6 +143,7 @@ export interface GenerateRequest extends PromptInput {
   /**
    * Ends generation at the first token less likely than this (a natural-log
    * probability): the caller only wanted a completion the model is sure of.
+   * Not applied to a shortened prompt, which the caller has no better prompt for.
    */
   stopBelowLogprob?: number;
   /** Aborting it cancels the generation at the next token. */
@@ -328,7 +329,7 @@ export class Generator {
     fimTokens: FimTokens,
   ): Promise<Omit<Generation, "generateMs">> {
     const reuse = request.reuse ?? REUSE_DEFAULT;
-    const promptOf = (maxTokens: number) => {
+    const promptOf = (maxTokens: number, except?: Slot) => {
       const { tokens, healed } = fimPrompt(
         request,
         fimTokens,
@@ -339,14 +340,18 @@ export class Generator {
       const healing = healed === undefined ? undefined : this.#healing(healed);
       // Part of a character cannot be re-typed by a token of its own: it stays in the prompt.
       if (healed !== undefined && !healing) tokens.push(healed);
-      return { prompt: tokens, healing, slot: this.#slotFor(tokens) };
+      return { prompt: tokens, healing, slot: this.#slotFor(tokens, except) };
     };
     let { prompt, healing, slot } = promptOf(this.#context.contextSize - request.maxTokens);
     const affordable = this.#affordableTokens(request.maxPromptMs);
-    const unevaluated = prompt.length -
-      (request.fresh ? 0 : reusablePrefix(slot.sequence.contextTokens, prompt, reuse).kept);
-    const shortened = unevaluated > affordable;
-    if (shortened) ({ prompt, healing, slot } = promptOf(affordable));
+    const reusable = request.fresh
+      ? 0
+      : reusablePrefix(slot.sequence.contextTokens, prompt, reuse).kept;
+    const shortened = prompt.length - reusable > affordable;
+    // The shortened prompt goes elsewhere than what the full one, made next, would reuse.
+    if (shortened) {
+      ({ prompt, healing, slot } = promptOf(affordable, reusable > 0 ? slot : undefined));
+    }
     slot.usedAt = performance.now();
     const sequence = slot.sequence;
     if (request.fresh) await sequence.clearHistory();
@@ -378,7 +383,7 @@ export class Generator {
       text = this.#model.detokenize(tokens).slice(healing?.text.length ?? 0);
       if (
         tokens.length >= request.maxTokens || request.signal.aborted ||
-        logprobs.at(-1)! < (request.stopBelowLogprob ?? -Infinity) ||
+        (!shortened && logprobs.at(-1)! < (request.stopBelowLogprob ?? -Infinity)) ||
         request.shouldStop(text)
       ) break;
     }
@@ -469,11 +474,13 @@ export class Generator {
    * evaluated already, as llama.cpp's server picks a slot by prompt
    * similarity; when none has a whole batch of it, the least recently used,
    * so a warm prompt of another document or of the other prompt kind stays.
+   * Never `except` (what a prompt made next is to reuse) when there is another.
    */
-  #slotFor(prompt: Token[]): Slot {
-    let best = this.#leastRecentlyUsed();
+  #slotFor(prompt: Token[], except?: Slot): Slot {
+    let best = this.#leastRecentlyUsed(except);
     let bestShared = 0;
     for (const slot of this.#slots) {
+      if (slot === except) continue;
       const shared = sharedPrefixLength(slot.sequence.contextTokens, prompt);
       if (shared >= EVAL_BATCH && shared > bestShared) [best, bestShared] = [slot, shared];
     }
@@ -490,8 +497,11 @@ export class Generator {
     return Math.max(SHORTENED_MIN_TOKENS, Math.floor(maxMs / this.#msPerPromptToken));
   }
 
-  #leastRecentlyUsed(): Slot {
-    return this.#slots.reduce((oldest, slot) => slot.usedAt < oldest.usedAt ? slot : oldest);
+  #leastRecentlyUsed(except?: Slot): Slot {
+    const others = this.#slots.filter((slot) => slot !== except);
+    return (others.length > 0 ? others : this.#slots).reduce((oldest, slot) =>
+      slot.usedAt < oldest.usedAt ? slot : oldest
+    );
   }
 
   /**

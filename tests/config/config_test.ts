@@ -22,4 +22,5 @@ Deno.test("the first suggestion's budget comes from the environment; 0 turns it 
   assert.equal(firstSuggestionMs("1500"), 1500);
   assert.equal(firstSuggestionMs("-5"), 1000);
   assert.equal(firstSuggestionMs("soon"), 1000);
+  assert.equal(firstSuggestionMs(""), 1000, "set but empty");
 });

@@ -63,6 +63,17 @@ function at(uri: string, typed: string, extra: Partial<CompletionInput> = {}): C
 
 const never = new AbortController().signal;
 
+/** Runs `body` with the first suggestion's budget at `ms`. */
+async function withFirstSuggestionMs<T>(ms: number, body: () => Promise<T>): Promise<T> {
+  const budget = config.completion.firstSuggestionMs;
+  config.completion.firstSuggestionMs = ms;
+  try {
+    return await body();
+  } finally {
+    config.completion.firstSuggestionMs = budget;
+  }
+}
+
 Deno.test("a completion that reuses the evaluated prefix to a batch boundary equals one evaluated afresh", async () => {
   await host.ready(never, 120_000);
   await pipeline.complete(at("file:///reuse.py", "", { reuse: "batch" }), never);
@@ -235,10 +246,9 @@ Deno.test("a prefetched completion answers the request at its cursor; another re
 
   pipeline.prefetch(at("file:///elsewhere.py", "", { fresh: true }), 0);
   // Made in full, as a fast host makes it (the next test has the quick one).
-  const budget = config.completion.firstSuggestionMs;
-  config.completion.firstSuggestionMs = 0;
-  const other = await pipeline.complete(at("file:///other.py", "circle"), never).finally(() =>
-    config.completion.firstSuggestionMs = budget
+  const other = await withFirstSuggestionMs(
+    0,
+    () => pipeline.complete(at("file:///other.py", "circle"), never),
   );
   assert.equal(other.timings.prefetched, undefined);
   // The cancelled prefetch left nothing behind: its own request is made anew.
@@ -273,9 +283,7 @@ Deno.test("a prefetch the model cannot evaluate in time is answered first from t
     const { line, character } = input.position;
     return { ...input, text: `# Areas.\n${input.text}`, position: { line: line + 1, character } };
   };
-  const budget = config.completion.firstSuggestionMs;
-  config.completion.firstSuggestionMs = 1;
-  try {
+  await withFirstSuggestionMs(1, async () => {
     pipeline.prefetch(elsewhere("file:///typed.py", "", { fresh: true }));
     const typed = await pipeline.complete(elsewhere("file:///typed.py", "c"), never);
     assert.equal(typed.timings.prefetched, undefined);
@@ -288,9 +296,7 @@ Deno.test("a prefetch the model cannot evaluate in time is answered first from t
       never,
     );
     assert.equal(typedAgain.timings.promptTokens, typedFull.timings.promptTokens);
-  } finally {
-    config.completion.firstSuggestionMs = budget;
-  }
+  });
 });
 
 Deno.test("typing on a line keeps its project context; a new name, a new line or a changed index looks again", async () => {
