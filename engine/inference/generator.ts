@@ -344,7 +344,8 @@ export class Generator {
     };
     let { prompt, healing, slot } = promptOf(this.#context.contextSize - request.maxTokens);
     const affordable = this.#affordableTokens(request.maxPromptMs);
-    const reusable = request.fresh
+    // Without a budget (every keystroke's request) the estimate is not worked out at all.
+    const reusable = prompt.length <= affordable || request.fresh
       ? 0
       : reusablePrefix(slot.sequence.contextTokens, prompt, reuse).kept;
     const shortened = prompt.length - reusable > affordable;
