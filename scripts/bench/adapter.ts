@@ -17,7 +17,7 @@ import type { Logger } from "../../engine/log/mod.ts";
 import { type Completion, heldOutLineInput } from "../../engine/pipeline.ts";
 import { fetchProject, inSources, projectsNamed } from "./projects.ts";
 import { benchConfig } from "./repo.ts";
-import { editSimilarity, seeded, shuffleInPlace, stats } from "./stats.ts";
+import { matchScores, seeded, shuffleInPlace, stats } from "./stats.ts";
 
 /** Evaluation lines are cut with another seed than the trainer's, from the files it held out. */
 const EVAL_SEED = 2;
@@ -45,14 +45,14 @@ function evalLine(path: string, text: string, sample: FimSample): EvalLine | und
 
 /** Exact match, edit similarity and latency of one arm. */
 function score(lines: EvalLine[], results: Completion[]) {
-  const exact = results.filter((result, index) => result.text === lines[index].expected).length;
-  const similarity = results.map((result, index) =>
-    editSimilarity(result.text, lines[index].expected)
+  const { exact, meanEditSimilarity } = matchScores(
+    results.map((result) => result.text),
+    lines.map((line) => line.expected),
   );
   return {
     exactMatch: Math.round(exact / lines.length * 1000) / 1000,
     exact,
-    editSimilarity: Math.round(similarity.reduce((a, b) => a + b, 0) / lines.length * 1000) / 1000,
+    editSimilarity: meanEditSimilarity,
     totalMs: stats(results.map((result) => result.timings.totalMs)),
   };
 }

@@ -22,7 +22,7 @@ import type { Logger } from "../../engine/log/mod.ts";
 import type { Completion, CompletionInput } from "../../engine/pipeline.ts";
 import { fetchProject, projectsNamed } from "./projects.ts";
 import { benchConfig, openReady, proseLines } from "./repo.ts";
-import { editSimilarity, rssPeak, seeded, stats } from "./stats.ts";
+import { matchScores, rssPeak, seeded, stats } from "./stats.ts";
 
 /** Files sampled: the largest of the project's language. */
 const LARGEST_FILES = 12;
@@ -115,18 +115,11 @@ export async function cold(
         Math.round(latency(list).median / latency(results.cold).median * 1000) / 1000;
       const firstLine = (text: string) => text.split("\n")[0].trimEnd();
       // The key arm's suggestion follows the typed key: scored against the rest after it.
-      const quality = (list: Completion[], typed = 0) => ({
-        exact: list.filter((result, index) =>
-          firstLine(result.text) === picked[index].rest.slice(typed)
-        ).length,
-        meanEditSimilarity: Math.round(
-          list.reduce(
-            (sum, result, index) =>
-              sum + editSimilarity(firstLine(result.text), picked[index].rest.slice(typed)),
-            0,
-          ) / Math.max(1, list.length) * 1000,
-        ) / 1000,
-      });
+      const quality = (list: Completion[], typed = 0) =>
+        matchScores(
+          list.map((result) => firstLine(result.text)),
+          picked.map((place) => place.rest.slice(typed)),
+        );
       reports[project.name] = {
         samples: results.cold.length,
         pauseMs: options.pauseMs,

@@ -48,6 +48,18 @@ export function editSimilarity(a: string, b: string): number {
   return 1 - row[b.length] / Math.max(a.length, b.length);
 }
 
+/** How many answers equal what was expected, and their mean edit similarity to it (to 0.001). */
+export function matchScores(answers: string[], expected: string[]) {
+  const similarity = answers.reduce(
+    (sum, answer, index) => sum + editSimilarity(answer, expected[index]),
+    0,
+  );
+  return {
+    exact: answers.filter((answer, index) => answer === expected[index]).length,
+    meanEditSimilarity: Math.round(similarity / Math.max(1, answers.length) * 1000) / 1000,
+  };
+}
+
 /**
  * Samples this process's RSS every `everyMs` from now; `stop` ends it and
  * gives the peak seen, in MB (a spike between samples can be missed).
