@@ -161,6 +161,7 @@ export class CompletionPipeline {
   #models: ModelHost;
   #log: Logger;
   #syntax?: Promise<SyntaxService>;
+  /** Per document, the request being answered: a newer request for the document cancels it. */
   #inFlight = new Map<string, AbortController>();
   #cache = new CompletionCache();
   /** Per document, the context of the line last completed (oldest first, at most LINE_CONTEXTS). */
@@ -193,9 +194,14 @@ export class CompletionPipeline {
    * @throws EngineError for bad input or a model that is not ready;
    *   CancelledError when cancelled or superseded.
    */
-  async complete(input: CompletionInput, signal: AbortSignal): Promise<Completion> {
+  async complete(input: CompletionInput, requestSignal: AbortSignal): Promise<Completion> {
     const started = performance.now();
     this.#requests++;
+    // Superseded wherever it is: waiting for a prefetch or making its own completion.
+    this.#inFlight.get(input.uri)?.abort();
+    const superseded = new AbortController();
+    this.#inFlight.set(input.uri, superseded);
+    const signal = AbortSignal.any([requestSignal, superseded.signal]);
     try {
       const cacheKey = this.#cacheKey(input);
       const { prefetched, interrupted } = await this.#takePrefetched(cacheKey, signal);
@@ -227,6 +233,7 @@ export class CompletionPipeline {
       return first;
     } finally {
       this.#requests--;
+      if (this.#inFlight.get(input.uri) === superseded) this.#inFlight.delete(input.uri);
     }
   }
 
@@ -236,10 +243,6 @@ export class CompletionPipeline {
     signal: AbortSignal,
     started: number,
   ): Promise<Completion> {
-    this.#inFlight.get(input.uri)?.abort();
-    const controller = new AbortController();
-    this.#inFlight.set(input.uri, controller);
-    const abort = AbortSignal.any([signal, controller.signal]);
     try {
       checkDocument(input.text, this.#config.completion.maxDocumentBytes);
       const limits = this.#config.completion;
@@ -260,7 +263,7 @@ export class CompletionPipeline {
       const mode = completionMode(linePrefix, lineSuffix, maxLines, syntax?.inLiteral);
       const promptMs = performance.now() - started - astMs;
 
-      const generator = await this.#models.ready(abort, limits.readyWaitMs);
+      const generator = await this.#models.ready(signal, limits.readyWaitMs);
       const cursor: CursorContext = {
         prefix,
         linePrefix,
@@ -293,7 +296,7 @@ export class CompletionPipeline {
           ),
           shouldStop: (text) => isFinished(text, cursor),
           ...options,
-          signal: abort,
+          signal,
           fresh: input.fresh,
           reuse: input.reuse,
           layout: input.layout,
@@ -385,10 +388,8 @@ export class CompletionPipeline {
         })),
       };
     } catch (error) {
-      if (abort.aborted && !(error instanceof EngineError)) throw new CancelledError();
+      if (signal.aborted && !(error instanceof EngineError)) throw new CancelledError();
       throw error;
-    } finally {
-      if (this.#inFlight.get(input.uri) === controller) this.#inFlight.delete(input.uri);
     }
   }
 

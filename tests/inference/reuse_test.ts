@@ -63,6 +63,12 @@ function at(uri: string, typed: string, extra: Partial<CompletionInput> = {}): C
 
 const never = new AbortController().signal;
 
+/** `input` with `header` as a line of its own at the top: a prompt the model has not evaluated. */
+function headed(header: string, input: CompletionInput): CompletionInput {
+  const { line, character } = input.position;
+  return { ...input, text: `${header}\n${input.text}`, position: { line: line + 1, character } };
+}
+
 /** Runs `body` with the first suggestion's budget at `ms`. */
 async function withFirstSuggestionMs<T>(ms: number, body: () => Promise<T>): Promise<T> {
   const budget = config.completion.firstSuggestionMs;
@@ -278,11 +284,8 @@ Deno.test("a prefetch the model cannot evaluate in time is answered first from t
 
   // A key typed before a prefetch is ready: its request is made quick the same way, and its full
   // completion goes on in the background. A line more at the top: a prompt not evaluated yet.
-  const elsewhere = (uri: string, typed: string, extra: Partial<CompletionInput> = {}) => {
-    const input = at(uri, typed, extra);
-    const { line, character } = input.position;
-    return { ...input, text: `# Areas.\n${input.text}`, position: { line: line + 1, character } };
-  };
+  const elsewhere = (uri: string, typed: string, extra: Partial<CompletionInput> = {}) =>
+    headed("# Areas.", at(uri, typed, extra));
   await withFirstSuggestionMs(1, async () => {
     pipeline.prefetch(elsewhere("file:///typed.py", "", { fresh: true }));
     const typed = await pipeline.complete(elsewhere("file:///typed.py", "c"), never);
@@ -297,6 +300,23 @@ Deno.test("a prefetch the model cannot evaluate in time is answered first from t
     );
     assert.equal(typedAgain.timings.promptTokens, typedFull.timings.promptTokens);
   });
+});
+
+Deno.test("a newer request for the document cancels one waiting for the full completion", async () => {
+  await host.ready(never, 120_000);
+  const waited = (typed: string) => headed("# Waited.", at("file:///waited.py", typed));
+  // Measures the model's rate, and is the answer the key typed below should get.
+  const alone = await pipeline.complete({ ...waited("c"), fresh: true }, never);
+  pipeline.prefetch({ ...waited(""), fresh: true }, 1);
+  const quick = await pipeline.complete(waited(""), never);
+  assert.equal(quick.timings.shortened, true);
+  // Asked again for the full one, then a key typed: the wait gives way, the key is answered.
+  const waiting = pipeline.complete(waited(""), never);
+  const typed = await pipeline.complete(waited("c"), never);
+  await assert.rejects(waiting, CancelledError);
+  assert.equal(typed.timings.prefetched, undefined);
+  assert.equal(typed.timings.shortened, undefined);
+  assert.equal(typed.text, alone.text);
 });
 
 Deno.test("typing on a line keeps its project context; a new name, a new line or a changed index looks again", async () => {
