@@ -155,6 +155,24 @@ Deno.test("feedback: accepted, partial, rejected, each suggestion settled once",
       "other documents do not count",
     );
   });
+  await t.step("a quick suggestion replaced in place by its full one gets no outcome", () => {
+    const tracker = new FeedbackTracker();
+    tracker.shown("q1", uri, 5, "return");
+    assert.deepEqual(tracker.shown("f1", uri, 5, "return x * 2", "q1"), []);
+    assert.deepEqual(tracker.accepted("f1"), [{ id: "f1", outcome: "accepted" }]);
+    // Not in place (the cursor moved) or not the one it replaces: settled as any other.
+    tracker.shown("q2", uri, 5, "return");
+    assert.deepEqual(tracker.shown("f2", uri, 9, "x * 2", "q2"), [
+      { id: "q2", outcome: "rejected" },
+    ]);
+    assert.deepEqual(tracker.shown("f3", uri, 9, "y", "q2"), [{ id: "f2", outcome: "rejected" }]);
+    // Part of it typed through: kept, so the user's outcome is reported.
+    tracker.shown("q3", uri, 0, "items");
+    tracker.edited(uri, 0, 0, "it");
+    assert.deepEqual(tracker.shown("f4", uri, 0, "items.append(x)", "q3"), [
+      { id: "q3", outcome: "partial", acceptedText: "it" },
+    ]);
+  });
   await t.step(
     "typing through keeps what was typed, then the rest arrives as a new suggestion",
     () => {

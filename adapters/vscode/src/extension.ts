@@ -7,9 +7,16 @@ import * as vscode from "vscode";
 import type { FeedbackRequest } from "../../../engine/protocol/mod.ts";
 import { failureReason, type SidecarClient } from "./client.ts";
 import { FeedbackTracker } from "./feedback.ts";
+import { FullSuggestion, type Place } from "./full_suggestion.ts";
 import { sidecarCommand } from "./launch.ts";
 import { Prefetcher, type PrefetchTarget } from "./prefetch.ts";
-import { ACCEPTED_COMMAND, settingsRefusal, SidecarInlineProvider, synced } from "./provider.ts";
+import {
+  ACCEPTED_COMMAND,
+  placeOf,
+  settingsRefusal,
+  SidecarInlineProvider,
+  synced,
+} from "./provider.ts";
 import { readSettings, type Settings } from "./settings.ts";
 import { forgottenMessage, statusView, trainMessage } from "./status_view.ts";
 import { SidecarSupervisor, type SupervisorState } from "./supervisor.ts";
@@ -124,10 +131,36 @@ export function activate(context: vscode.ExtensionContext): void {
       );
     }
   };
+  // Where the active editor's cursor is, when nothing is selected.
+  const activePlace = (): Place | undefined => {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor || !editor.selection.isEmpty) return undefined;
+    return placeOf(editor.document, editor.selection.active);
+  };
+  const fullSuggestion = new FullSuggestion({
+    ask: (place, signal) => {
+      const client = running.client;
+      if (!client) return Promise.reject(new Error("the sidecar is not running"));
+      const cancel = new vscode.CancellationTokenSource();
+      signal.addEventListener("abort", () => cancel.cancel(), { once: true });
+      return client.complete({
+        uri: place.uri,
+        position: { line: place.line, character: place.character },
+        maxLines: settings().maxLines,
+      }, cancel.token).finally(() => cancel.dispose());
+    },
+    reshow: (place) => {
+      const here = activePlace();
+      if (here?.uri !== place.uri || here.version !== place.version) return;
+      if (here.line !== place.line || here.character !== place.character) return;
+      vscode.commands.executeCommand("editor.action.inlineSuggest.trigger");
+    },
+  });
   const provider = new SidecarInlineProvider({
     client: () => running.client,
     settings,
     tracker,
+    fullSuggestion,
     sendFeedback,
     completing: (document, position) =>
       hint(() => prefetcher.completing(document.uri.toString(), position.line)),
@@ -144,6 +177,7 @@ export function activate(context: vscode.ExtensionContext): void {
     statusBar,
     vscode.languages.registerInlineCompletionItemProvider({ pattern: "**" }, provider),
     { dispose: () => prefetcher.dispose() },
+    { dispose: () => fullSuggestion.left() },
     vscode.commands.registerCommand(ACCEPTED_COMMAND, (id: string) => {
       sendFeedback(tracker.accepted(id));
       // VS Code inserted the suggestion and moved the cursor before running this command.
@@ -223,6 +257,7 @@ export function activate(context: vscode.ExtensionContext): void {
       if (relaunch) running.restart();
     }),
     vscode.workspace.onDidChangeTextDocument((event) => {
+      fullSuggestion.left(activePlace());
       const uri = event.document.uri.toString();
       const [change, ...more] = event.contentChanges;
       if (!change) return;
@@ -238,10 +273,12 @@ export function activate(context: vscode.ExtensionContext): void {
         tracker.cursorAt(document.uri.toString(), document.offsetAt(event.selections[0].active)),
       );
       if (event.textEditor === vscode.window.activeTextEditor) {
+        fullSuggestion.left(activePlace());
         hint(() => prefetcher.moved(cursorOf(event.textEditor)));
       }
     }),
     vscode.window.onDidChangeActiveTextEditor((editor) => {
+      fullSuggestion.left(activePlace());
       sendFeedback(tracker.dismissed());
       hint(() => prefetcher.focused(cursorOf(editor)));
     }),

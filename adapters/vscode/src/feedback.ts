@@ -3,7 +3,8 @@
  * events: accepted (the item's command ran after VS Code inserted it), partial
  * (part of it was inserted word by word or typed through, then the user went
  * on), rejected (typed over, dismissed, or replaced by another suggestion with
- * nothing of it kept).
+ * nothing of it kept). A quick suggestion that its full one replaced in place
+ * gets no outcome.
  */
 import type { FeedbackRequest } from "../../../engine/protocol/mod.ts";
 
@@ -22,10 +23,22 @@ interface Shown {
 export class FeedbackTracker {
   #shown?: Shown;
 
-  /** A suggestion was shown; the one before it, if still open, is settled. */
-  shown(id: string, uri: string, offset: number, text: string): FeedbackRequest.Params[] {
+  /**
+   * A suggestion was shown; the one before it, if still open, is settled,
+   * unless it is `replaces`, the quick suggestion this full one took the place
+   * of with nothing of it kept: the user did not turn that one down.
+   */
+  shown(
+    id: string,
+    uri: string,
+    offset: number,
+    text: string,
+    replaces?: string,
+  ): FeedbackRequest.Params[] {
     if (this.#shown?.id === id) return [];
-    const settled = this.#settle();
+    const replaced = this.#shown !== undefined && this.#shown.id === replaces &&
+      this.#shown.uri === uri && this.#shown.offset === offset && this.#shown.kept === "";
+    const settled = replaced ? [] : this.#settle();
     this.#shown = { id, uri, offset, text, kept: "" };
     return settled;
   }

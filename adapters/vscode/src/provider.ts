@@ -5,6 +5,7 @@
 import * as vscode from "vscode";
 import { failureReason, type SidecarClient, type SyncedDocument } from "./client.ts";
 import type { FeedbackTracker } from "./feedback.ts";
+import type { FullSuggestion, Place } from "./full_suggestion.ts";
 import { languageEnabled, type Settings } from "./settings.ts";
 
 /** The command each shown item runs after VS Code inserted it. */
@@ -15,6 +16,8 @@ export interface ProviderHost {
   client(): SidecarClient | undefined;
   settings(): Settings;
   tracker: FeedbackTracker;
+  /** Asks for the full suggestion after a quick one, and holds it until the editor asks. */
+  fullSuggestion: FullSuggestion;
   /** Records why nothing was shown (undefined: something was). */
   noSuggestion(reason: string | undefined): void;
   sendFeedback(messages: ReturnType<FeedbackTracker["shown"]>): void;
@@ -39,6 +42,16 @@ export function synced(document: vscode.TextDocument): SyncedDocument {
   };
 }
 
+/** The cursor in `document` at its current version. */
+export function placeOf(document: vscode.TextDocument, position: vscode.Position): Place {
+  return {
+    uri: document.uri.toString(),
+    version: document.version,
+    line: position.line,
+    character: position.character,
+  };
+}
+
 export class SidecarInlineProvider implements vscode.InlineCompletionItemProvider {
   #host: ProviderHost;
 
@@ -59,26 +72,33 @@ export class SidecarInlineProvider implements vscode.InlineCompletionItemProvide
     const client = host.client();
     if (!client) return this.#none("the sidecar is not running");
     host.completing?.(document, position);
-    if (context.triggerKind === vscode.InlineCompletionTriggerKind.Automatic) {
+    const place = placeOf(document, position);
+    // The full suggestion after a quick one, asked for when it came: no wait, no new request.
+    const full = host.fullSuggestion.take(place);
+    if (!full && context.triggerKind === vscode.InlineCompletionTriggerKind.Automatic) {
       await new Promise((resolve) => setTimeout(resolve, settings.debounceMs));
     }
     if (token.isCancellationRequested) return this.#none("cancelled by typing");
     try {
       client.sync(synced(document));
-      const result = await client.complete({
-        uri: document.uri.toString(),
-        position: { line: position.line, character: position.character },
+      const result = full?.result ?? await client.complete({
+        uri: place.uri,
+        position: { line: place.line, character: place.character },
         maxLines: settings.maxLines,
       }, token);
       const item = result.items[0];
       if (token.isCancellationRequested) return this.#none("cancelled by typing");
+      if (result.timings.shortened) {
+        host.fullSuggestion.quick(place, item && { id: result.id, text: item.text });
+      }
       if (!item) return this.#none(result.filtered?.reason ?? "nothing worth suggesting here");
       host.sendFeedback(
         host.tracker.shown(
           result.id,
-          document.uri.toString(),
+          place.uri,
           document.offsetAt(position),
           item.text,
+          full?.replaces,
         ),
       );
       host.noSuggestion(undefined);
