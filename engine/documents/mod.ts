@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { ErrorCode, type Position } from "../protocol/mod.ts";
 import { EngineError } from "../protocol/errors.ts";
 
+export { insertionEnd } from "./edits.ts";
 export { headWholeLines, tailWholeLines } from "./windows.ts";
 
 /** One open buffer. */

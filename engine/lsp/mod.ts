@@ -4,7 +4,8 @@
  * marked as AI; textDocument/inlineCompletion (LSP 3.18) with ghost text.
  * Document sync, didSave re-indexing, $/cancelRequest and work-done progress
  * for model loading and indexing map onto the same client session the
- * socket server uses. Nothing but LSP messages goes to stdout.
+ * socket server uses; an edit that leaves the cursor on a new line or after
+ * an accepted suggestion makes the completion there ahead. Nothing but LSP messages goes to stdout.
  *
  * @module
  */
@@ -21,7 +22,7 @@ import {
   TextDocumentSyncKind,
   type WorkDoneProgressServerReporter,
 } from "vscode-languageserver/node";
-import { pathOf } from "../documents/mod.ts";
+import { insertionEnd, pathOf, positionAt } from "../documents/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { CompleteRequest } from "../protocol/mod.ts";
 import { ClientSession, type Engine, requestFailure, withCancellation } from "../session/mod.ts";
@@ -94,7 +95,19 @@ export function startLspServer(options: LspOptions): LspServer {
   connection.onDidChangeTextDocument(({ textDocument, contentChanges }) => {
     const last = contentChanges.at(-1);
     if (!last) return;
-    session.syncDocument({ uri: textDocument.uri, version: textDocument.version, text: last.text });
+    const { uri } = textDocument;
+    const before = session.documentText(uri);
+    session.syncDocument({ uri, version: textDocument.version, text: last.text });
+    // LSP sends no cursor. Where an edit inserted a line break or a suggestion, the cursor is at
+    // its end and the next completion is asked for there: it is made ahead, as the VS Code
+    // extension asks with document/prefetch.
+    const end = before === undefined ? undefined : insertionEnd(before, last.text);
+    if (end === undefined) return;
+    try {
+      session.prefetch({ uri, position: positionAt(last.text, end) });
+    } catch (error) {
+      log.debug(`No prefetch after the edit of ${uri}: ${(error as Error).message}`);
+    }
   });
   connection.onDidSaveTextDocument(({ textDocument, text }) =>
     session.saveDocument({ uri: textDocument.uri, ...(text === undefined ? {} : { text }) })

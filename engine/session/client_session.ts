@@ -193,6 +193,11 @@ export class ClientSession {
     return found && { uri: found.document.uri, position: found.position };
   }
 
+  /** The synced text of a buffer; undefined when the client has not opened it. */
+  documentText(uri: string): string | undefined {
+    return this.#documents.get(uri)?.text;
+  }
+
   /** `document/didOpen|didChange`: keeps the newest text of a buffer. */
   syncDocument(raw: unknown): void {
     const params = paramsObject(raw);

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { DocumentStore, languageOf, offsetAt, pathOf } from "../../engine/documents/mod.ts";
+import {
+  DocumentStore,
+  insertionEnd,
+  languageOf,
+  offsetAt,
+  pathOf,
+} from "../../engine/documents/mod.ts";
 import { ErrorCode } from "../../engine/protocol/mod.ts";
 import { EngineError } from "../../engine/protocol/errors.ts";
 
@@ -71,4 +77,30 @@ Deno.test("DocumentStore.set() forgets the least recently synced past the count 
   store.set({ uri: "e", languageId: "go", version: 0, text: "y".repeat(99) });
   assert.deepEqual(store.size(), { documents: 2, chars: 100 }, "100 characters held at most");
   assert.ok(store.get("e") && store.get("d"), "the newest stay");
+});
+
+Deno.test("insertionEnd: the cursor after Enter, an accepted suggestion or a paste; nothing else", () => {
+  const before = "def f(x):\n    y = x\nprint(f(1))\n";
+  const cases: [string, number, number][] = [
+    // Enter at the end of a line, with the new line's indentation; without any.
+    ["def f(x):\n    y = x\n    \nprint(f(1))\n", 2, 4],
+    ["def f(x):\n    y = x\nprint(f(1))\n\n", 3, 0],
+    // An accepted suggestion: the rest of a line, then a line and Enter.
+    ["def f(x):\n    y = x * 2\nprint(f(1))\n", 1, 13],
+    ["def f(x):\n    y = x\n    return y\n    \nprint(f(1))\n", 3, 4],
+  ];
+  for (const [after, line, character] of cases) {
+    assert.equal(insertionEnd(before, after), offsetAt(after, { line, character }), after);
+  }
+  assert.equal(insertionEnd("a\r\nb", "a\r\n\r\nb"), 3, "Enter as \\r\\n");
+  // A key typed, an auto-closed pair, a deletion, a replacement, no change: no cursor to act on.
+  for (
+    const after of [
+      "def f(x):\n    y = x\nprint(f(1))\n#",
+      "def f(x):\n    y = x()\nprint(f(1))\n",
+      "def f(x):\n    y = \nprint(f(1))\n",
+      "def f(x):\n    z = x + 1\nprint(f(1))\n",
+      before,
+    ]
+  ) assert.equal(insertionEnd(before, after), undefined, JSON.stringify(after));
 });
