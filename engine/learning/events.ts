@@ -33,6 +33,8 @@ export interface ShownEvent {
   latencyMs: number;
   /** Answered from recent completions, without the model. */
   cached: boolean;
+  /** The quick first suggestion, made from the prompt nearest the cursor (see `document/prefetch`). */
+  shortened?: boolean;
   /** Mean and lowest token log-probability, when the generator reports them. */
   logprobs?: { mean: number; min: number };
   /** This client's outcome before this suggestion, and how long before it was reported. */
@@ -126,6 +128,7 @@ export function shownEvent(input: ShownInput): ShownEvent {
     contextUsed: completion.context?.length ?? 0,
     latencyMs: completion.timings.totalMs,
     cached: completion.timings.cached,
+    ...(completion.timings.shortened ? { shortened: true } : {}),
     ...(completion.logprobs ? { logprobs: completion.logprobs } : {}),
     ...(previous
       ? { previousOutcome: { outcome: previous.outcome, msBefore: input.at - previous.at } }

@@ -1,8 +1,8 @@
 // Drives a real VS Code (code-server) in Chromium through playwright-core, for
 // vscode_e2e_test.ts: waits for the status bar to say ready, types lines key by
-// key and measures from the last keystroke to visible ghost text, accepts one
-// with Tab and saves, then kills the sidecar and waits for completions to come
-// back. Prints one JSON line with what it saw; the Deno test asserts on it.
+// key and measures from the last keystroke to visible ghost text, watches a
+// quick suggestion give way to the full one, accepts one with Tab and saves,
+// then kills the sidecar and waits for completions to come back. Prints one JSON line with what it saw; the Deno test asserts on it.
 // CommonJS, so playwright-core resolves from the e2e tools' own node_modules.
 const { execFileSync } = require("node:child_process");
 const fs = require("node:fs");
@@ -24,6 +24,9 @@ const LINES = [
   "skus = ",
 ];
 const ACCEPT = ["result = ", "value = ", "return "];
+/** Typed on a new line of another file just opened: a quick answer first, then the full one. */
+const QUICK_FILE = "billing/invoice.py";
+const QUICK_LINE = "subtotal = ";
 const t0 = Date.now();
 const log = (...words) => console.error(`[${((Date.now() - t0) / 1000).toFixed(1)}s]`, ...words);
 
@@ -66,6 +69,32 @@ async function typeAndTime(page, text, timeout = 20_000) {
   ).then(() => Date.now() - lastKey, () => undefined);
 }
 
+/** Opens a workspace file through Quick Open; open once the editor shows `text`. */
+async function openFile(page, name, text) {
+  let quickOpen = false;
+  for (let attempt = 0; attempt < 10 && !quickOpen; attempt++) {
+    await page.keyboard.press("Control+P");
+    quickOpen = await page.waitForSelector(".quick-input-widget input", {
+      state: "visible",
+      timeout: 2000,
+    })
+      .then(() => true, () => false);
+  }
+  await page.keyboard.type(name);
+  const base = path.basename(name);
+  await page.waitForSelector(`.quick-input-list .monaco-list-row[aria-label*="${base}"]`, {
+    timeout: 15_000,
+  });
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(
+    ({ selector, text }) =>
+      document.querySelector(`${selector} .view-lines`)?.textContent.replace(/\u00a0/g, " ")
+        .includes(text),
+    { selector: EDITOR, text },
+    { timeout: 15_000 },
+  );
+}
+
 (async () => {
   const profile = fs.mkdtempSync(path.join(SHOTS, "chrome-"));
   const context = await chromium.launchPersistentContext(profile, {
@@ -97,21 +126,8 @@ async function typeAndTime(page, text, timeout = 20_000) {
     await page.waitForSelector(`.explorer-folders-view .monaco-list-row[aria-label*="${FILE}"]`, {
       timeout: 60_000,
     });
-    let quickOpen = false;
-    for (let attempt = 0; attempt < 10 && !quickOpen; attempt++) {
-      await page.keyboard.press("Control+P");
-      quickOpen = await page.waitForSelector(".quick-input-widget input", {
-        state: "visible",
-        timeout: 2000,
-      })
-        .then(() => true, () => false);
-    }
-    await page.keyboard.type(FILE);
-    await page.waitForSelector(`.quick-input-list .monaco-list-row[aria-label*="${FILE}"]`, {
-      timeout: 15_000,
-    });
-    await page.keyboard.press("Enter");
-    await page.waitForSelector(`${EDITOR} .view-lines`, { timeout: 15_000 });
+    const headLine = (name) => fs.readFileSync(path.join(WORKSPACE, name), "utf8").split("\n")[0];
+    await openFile(page, FILE, headLine(FILE));
     log("editor open");
     const statusStart = Date.now();
     await statusLabel(page, "ready", 180_000);
@@ -132,6 +148,34 @@ async function typeAndTime(page, text, timeout = 20_000) {
       await page.keyboard.press("Escape");
       await page.keyboard.press("End");
     }
+
+    // Another file, the cursor moved to its empty last line: the extension makes the suggestion
+    // there ahead, and a line typed before that is ready gets a quick answer, then the full one
+    // in its place. (Enter would not do: the editor asks for a suggestion on the new line itself,
+    // which no prefetch precedes.) Every ghost text seen.
+    await openFile(page, QUICK_FILE, headLine(QUICK_FILE));
+    await page.keyboard.press("Control+End");
+    await page.waitForTimeout(200);
+    await page.keyboard.type(QUICK_LINE, { delay: 0 });
+    const ghosts = [];
+    for (const until = Date.now() + 10_000; Date.now() < until;) {
+      const ghost = await ghostText(page);
+      if (ghost.trim() && ghosts.at(-1) !== ghost) ghosts.push(ghost);
+      await page.waitForTimeout(50);
+    }
+    result.quickThenFull = { line: QUICK_LINE, ghosts };
+    log("ghost texts after the pause", JSON.stringify(ghosts));
+    await shot("full-after-quick");
+    await page.keyboard.press("Escape");
+    // Back to the tab where the lines were typed, its cursor at their end.
+    await page.click(`.tabs-container .tab:has-text("${path.basename(FILE)}")`);
+    await page.waitForFunction(
+      ({ selector, text }) =>
+        document.querySelector(`${selector} .view-lines`)?.textContent.replace(/\u00a0/g, " ")
+          .includes(text),
+      { selector: EDITOR, text: LINES.at(-1).trim() },
+      { timeout: 15_000 },
+    );
 
     // Accept one suggestion whole, save, and let the test read the file.
     let prefix;

@@ -1,7 +1,8 @@
 /**
  * End to end in a real VS Code in a real browser: the packaged .vsix installed
  * into code-server, a real project open in Chromium, the real sidecar and
- * model behind it. Ghost text appears as the user types, Tab accepts it, the
+ * model behind it. Ghost text appears as the user types, a quick suggestion
+ * gives way to the full one, Tab accepts it, the
  * saved file holds it and the sidecar records the `accepted` feedback; killing
  * the sidecar makes the extension restart it. Screenshots and the measured
  * latencies land in test-artifacts/vscode-e2e/.
@@ -64,6 +65,8 @@ Deno.test({
       XDG_RUNTIME_DIR: join(base, "run"),
       TMPDIR: join(base, "tmp"),
       AST_COMPLETE_CACHE_DIR: cacheDir,
+      // Every first suggestion at a place is the quick one, whatever this host's speed.
+      AST_COMPLETE_FIRST_SUGGESTION_MS: "1",
       NO_COLOR: "1",
     };
     for (const dir of [env.XDG_RUNTIME_DIR, env.TMPDIR, ARTIFACTS]) {
@@ -145,15 +148,43 @@ Deno.test({
         "dismissed suggestions are rejected",
       );
 
+      // The line typed in a file just opened: its quick answer, then the full one in its place.
+      // A host that evaluates the whole prompt before the line is typed makes no quick answer.
+      const { line: quickLine, ghosts } = result.quickThenFull;
+      const atQuickLine = events.filter((event) =>
+        event.kind === "shown" && event.prefix.endsWith(`\n${quickLine}`)
+      );
+      const quick = atQuickLine.find((event) => event.shortened);
+      const full = quick &&
+        atQuickLine.find((event) =>
+          !event.shortened && event.time >= quick.time && event.prefix === quick.prefix &&
+          event.suffix === quick.suffix
+        );
+      const replaced = full !== undefined && firstLine(full.text) !== firstLine(quick.text);
+      if (replaced) {
+        assert.equal(ghosts.length, 2, `the quick ghost text, then the full one: ${ghosts}`);
+        assert.ok(ghosts[0].startsWith(firstLine(quick.text)), `${ghosts[0]} is the quick one`);
+        assert.ok(ghosts[1].startsWith(firstLine(full.text)), `${ghosts[1]} is the full one`);
+        assert.ok(
+          !events.some((event) => event.kind === "outcome" && event.id === quick.id),
+          "the quick suggestion its full one replaced gets no outcome",
+        );
+      } else {
+        assert.ok(ghosts.length <= 1, `nothing to replace, nothing replaced: ${ghosts}`);
+      }
+
       assert.ok(result.killed.length > 0, "the sidecar process was found and killed");
       assert.ok(
         firstLine(result.ghostAfterRestart).length > 0,
         "completions come back after the restart",
       );
       console.log(
-        `last keystroke → ghost text: median ${
-          median(result.latenciesMs)
-        } ms over ${result.latenciesMs.length} lines, none after ${result.noSuggestion.length} ` +
+        `${quick ? "quick" : "no quick answer"}${replaced ? ", replaced by the full one" : ""} at ${
+          JSON.stringify(quickLine)
+        }: ${JSON.stringify(ghosts)}; ` +
+          `last keystroke → ghost text: median ${
+            median(result.latenciesMs)
+          } ms over ${result.latenciesMs.length} lines, none after ${result.noSuggestion.length} ` +
           `(${
             result.latenciesMs.join(", ")
           }); ready again ${result.restartMs} ms after the kill; ` +

@@ -60,6 +60,12 @@ Deno.test("shownEvent() leaves out log-probabilities the generator did not repor
   assert.equal("logprobs" in event, false);
   assert.equal(event.contextUsed, 0);
   assert.equal("previousOutcome" in event, false);
+  assert.equal("shortened" in event, false);
+});
+
+Deno.test("shownEvent() marks the quick first suggestion", () => {
+  const event = shownEvent(input({}, { timings: { ...TIMINGS, shortened: true } }));
+  assert.equal(event.shortened, true);
 });
 
 Deno.test("shownEvent() records the client's previous outcome and how long before", () => {
