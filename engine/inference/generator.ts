@@ -473,29 +473,34 @@ export class Generator {
   /**
    * The slot to evaluate `prompt` in: the one that has the longest part of it
    * evaluated already, as llama.cpp's server picks a slot by prompt
-   * similarity; when none has a whole batch of it, the least recently used,
-   * so a warm prompt of another document or of the other prompt kind stays.
+   * similarity; when none has a whole batch of it (half of a prompt shorter
+   * than two, as a shortened one may be), the least recently used, so a warm
+   * prompt of another document or of the other prompt kind stays.
    * Never `except` (what a prompt made next is to reuse) when there is another.
    */
   #slotFor(prompt: Token[], except?: Slot): Slot {
+    const enough = Math.min(EVAL_BATCH, Math.ceil(prompt.length / 2));
     let best = this.#leastRecentlyUsed(except);
     let bestShared = 0;
     for (const slot of this.#slots) {
       if (slot === except) continue;
       const shared = sharedPrefixLength(slot.sequence.contextTokens, prompt);
-      if (shared >= EVAL_BATCH && shared > bestShared) [best, bestShared] = [slot, shared];
+      if (shared >= enough && shared > bestShared) [best, bestShared] = [slot, shared];
     }
     return best;
   }
 
   /**
    * How many prompt tokens the model evaluates within `maxMs` at its measured
-   * rate (at least SHORTENED_MIN_TOKENS); unbounded without a limit or before
-   * any rate was measured.
+   * rate, in whole steps of SHORTENED_MIN_TOKENS and at least one; unbounded
+   * without a limit or before any rate was measured.
    */
   #affordableTokens(maxMs: number | undefined): number {
     if (maxMs === undefined || this.#msPerPromptToken === undefined) return Infinity;
-    return Math.max(SHORTENED_MIN_TOKENS, Math.floor(maxMs / this.#msPerPromptToken));
+    // Whole steps of the fewest: the measured rate moves a little at every batch, and a
+    // shortened prompt cut the same way at the next key reuses what this one evaluated.
+    const steps = Math.floor(maxMs / this.#msPerPromptToken / SHORTENED_MIN_TOKENS);
+    return Math.max(1, steps) * SHORTENED_MIN_TOKENS;
   }
 
   #leastRecentlyUsed(except?: Slot): Slot {

@@ -79,6 +79,13 @@ export interface FimTokens {
  */
 export type PromptLayout = "prefix" | "middle";
 
+/**
+ * A cut prompt leaves the typed line room in steps of this many tokens, so the
+ * cut stays where it was while the line is typed and the model reuses what it
+ * evaluated of the prompt at the previous key.
+ */
+const TYPED_ROOM_STEP = 16;
+
 /** A FIM prompt's tokens, and the text its first generated token must start with. */
 export interface FimPrompt {
   tokens: Token[];
@@ -95,7 +102,8 @@ export interface FimPrompt {
  * before, but one character may be several tokens): past it, the project
  * context goes first, then the prefix keeps its tail (the text nearest the
  * cursor) and the suffix its head: a quarter of what is left, or more when
- * the prefix is shorter than the rest.
+ * the prefix is shorter than the rest. The typed line's room is counted in
+ * steps (see TYPED_ROOM_STEP), so a cut prompt may hold a few tokens less.
  *
  * @returns The prompt's tokens.
  */
@@ -125,7 +133,8 @@ export function fimPrompt(
   const kept = fits(header) ? header : [];
   if (!fits(kept)) {
     typed = typed.slice(-Math.max(1, maxTokens - fixed));
-    const room = Math.max(0, maxTokens - fixed - typed.length);
+    const typedRoom = Math.ceil(typed.length / TYPED_ROOM_STEP) * TYPED_ROOM_STEP;
+    const room = Math.max(0, maxTokens - fixed - typedRoom);
     const suffixShare = Math.min(after.length, Math.floor(room / 4));
     before = before.slice(Math.max(0, before.length - (room - suffixShare)));
     after = after.slice(0, room - before.length);

@@ -62,25 +62,36 @@ Deno.test("fimPrompt: over the budget, project context goes first", () => {
 });
 
 Deno.test("fimPrompt: a file over the budget keeps the text nearest the cursor", () => {
-  const budget = 30;
+  const budget = 38;
   const { tokens: prompt, healed } = fimPrompt(input, tokens, tokenize, "middle", budget);
   const { header, before, after, typed } = parts(prompt);
-  assert.equal(prompt.length + 1, budget);
+  assert.ok(prompt.length + 1 <= budget);
   assert.equal(header, "");
   assert.equal(typed + text([healed!]), "let x = ");
-  // 30 - 3 FIM tokens - 8 typed = 19: the suffix keeps its head within a quarter (4), the
-  // prefix its tail.
+  // 38 - 3 FIM tokens - 16 for the typed line (8, in a step of 16) = 19: the suffix keeps its
+  // head within a quarter (4), the prefix its tail.
   assert.equal(after, ";\nKL");
   assert.equal(before, "789\nabcdefghij\n");
 });
 
+Deno.test("fimPrompt: a cut prompt stays cut where it was while the line is typed", () => {
+  const cut = (typed: string) =>
+    fimPrompt({ ...input, prefix: input.prefix + typed }, tokens, tokenize, "middle", 38).tokens;
+  const head = (prompt: Token[]) => prompt.slice(0, prompt.indexOf(MIDDLE) + 1);
+  const first = cut("");
+  // "let x = " and up to 8 more characters fit the typed line's step: only the line grows.
+  for (const typed of ["1", "1 +", "1 + y.va"]) assert.deepEqual(head(cut(typed)), head(first));
+  // Past the step the cut moves, once.
+  assert.notDeepEqual(head(cut("1 + y.val")), head(first));
+});
+
 Deno.test("fimPrompt: a short prefix leaves its room to the suffix", () => {
   const short = { ...input, prefix: "x = ", context: [] };
-  const { tokens: prompt } = fimPrompt(short, tokens, tokenize, "middle", 16);
+  const { tokens: prompt } = fimPrompt(short, tokens, tokenize, "middle", 24);
   const { before, after } = parts(prompt);
   assert.equal(before, "");
-  // 16 - 3 FIM tokens - 4 typed = 9, all of it the suffix's.
-  assert.equal(after, input.suffix.slice(0, 9));
+  // 24 - 3 FIM tokens - 16 for the typed line (4, in a step of 16) = 5, all of it the suffix's.
+  assert.equal(after, input.suffix.slice(0, 5));
 });
 
 Deno.test("fimPrompt: a typed line longer than the budget keeps its end", () => {

@@ -302,6 +302,25 @@ Deno.test("a prefetch the model cannot evaluate in time is answered first from t
   });
 });
 
+Deno.test("keys typed before the full completion is ready are answered quick, from the same cut prompt", async () => {
+  await host.ready(never, 120_000);
+  // Measures the model's rate elsewhere.
+  await pipeline.complete(at("file:///rate.py", "", { fresh: true }), never);
+  const keyed = (typed: string) => headed("# Keyed.", at("file:///keyed.py", typed));
+  await withFirstSuggestionMs(1, async () => {
+    pipeline.prefetch({ ...keyed(""), fresh: true });
+    const first = await pipeline.complete(keyed("circle"), never);
+    // Not typed through from the cache: the model answers.
+    const second = await pipeline.complete({ ...keyed("circle_area("), useCache: false }, never);
+    assert.equal(first.timings.shortened, true);
+    assert.equal(second.timings.shortened, true);
+    // Only the typed line grew (by tokens, too): the rest of the cut prompt is the one evaluated
+    // at the key before.
+    const { promptTokens, reusedTokens } = second.timings;
+    assert.ok(reusedTokens >= promptTokens - 8, `${reusedTokens} of ${promptTokens} reused`);
+  });
+});
+
 Deno.test("a newer request for the document cancels one waiting for the full completion", async () => {
   await host.ready(never, 120_000);
   const waited = (typed: string) => headed("# Waited.", at("file:///waited.py", typed));
