@@ -92,6 +92,9 @@ const REUSE_MIN_RUN = 64;
 /** The fewest tokens a shortened prompt keeps: less leaves the model nothing to go on. */
 const SHORTENED_MIN_TOKENS = 64;
 
+/** A shortened prompt's size moves in steps of this many tokens (see #affordableTokens). */
+const AFFORDABLE_STEP = 32;
+
 /** How much each whole batch's evaluation moves the measured rate (an exponential average). */
 const RATE_WEIGHT = 0.25;
 
@@ -492,15 +495,16 @@ export class Generator {
 
   /**
    * How many prompt tokens the model evaluates within `maxMs` at its measured
-   * rate, in whole steps of SHORTENED_MIN_TOKENS and at least one; unbounded
-   * without a limit or before any rate was measured.
+   * rate, in whole steps of AFFORDABLE_STEP and at least SHORTENED_MIN_TOKENS;
+   * unbounded without a limit or before any rate was measured.
    */
   #affordableTokens(maxMs: number | undefined): number {
     if (maxMs === undefined || this.#msPerPromptToken === undefined) return Infinity;
-    // Whole steps of the fewest: the measured rate moves a little at every batch, and a
-    // shortened prompt cut the same way at the next key reuses what this one evaluated.
-    const steps = Math.floor(maxMs / this.#msPerPromptToken / SHORTENED_MIN_TOKENS);
-    return Math.max(1, steps) * SHORTENED_MIN_TOKENS;
+    // In steps: the measured rate moves a little at every batch, and a shortened prompt cut
+    // the same way at the next key reuses what this one evaluated.
+    const affordable = Math.floor(maxMs / this.#msPerPromptToken / AFFORDABLE_STEP) *
+      AFFORDABLE_STEP;
+    return Math.max(SHORTENED_MIN_TOKENS, affordable);
   }
 
   #leastRecentlyUsed(except?: Slot): Slot {

@@ -14,15 +14,17 @@
  * so both sides show what one model call costs and yields. Before each line
  * each side gets the head start its editor client gives it when the cursor
  * lands and the user pauses: the engine a `document/prefetch` at the empty
- * line (waited for), the peer its ring buffer update and the request that
- * warms the server's cache with it. Neither is measured.
+ * line (waited for in full, past its quick first answer), the peer its ring
+ * buffer update and the request that warms the server's cache with it.
+ * Neither is measured.
  *
  * Measured, side by side, with ratios engine/peer of the medians:
  * - per-key latency of the model calls, p50/p95: each side's own timing of a
  *   request (the engine's `totalMs` and its model's `generateMs`; the peer's
  *   wall time of the HTTP request and the server's `prompt_ms + predicted_ms`);
  * - the first suggestion after opening a file: the first key of each line;
- * - how often each showed something (a non-empty suggestion);
+ * - how often each showed something (a non-empty suggestion), and how often
+ *   the engine answered quick, from the prompt nearest the cursor (`shortened`);
  * - exact match at the first identifier: the suggestion's first identifier is
  *   that of the rest of the line as written (keys whose rest of line has none
  *   are not scored);
@@ -434,6 +436,8 @@ interface KeyResult {
   promptTokens: number;
   reusedTokens: number;
   generatedTokens: number;
+  /** Answered quick, from the prompt nearest the cursor (the engine only). */
+  shortened: boolean;
 }
 
 /** Each key of a place: the document as it reads then, the cursor, and what the line goes on with. */
@@ -477,7 +481,12 @@ async function engineSide(
     });
     const land = landing(place);
     engine.pipeline.prefetch(input(land.doc, land.cursor));
-    await engine.pipeline.complete(input(land.doc, land.cursor), never);
+    // The pause is the peer's (its warm-up request is waited for): a quick answer to the landing
+    // request means the full one is still being made, which the same cursor asked again waits for.
+    const landed = await engine.pipeline.complete(input(land.doc, land.cursor), never);
+    if (landed.timings.shortened) {
+      await engine.pipeline.complete(input(land.doc, land.cursor), never);
+    }
     for (const [index, key] of keysOf(place).entries()) {
       const result = await engine.pipeline.complete(
         { ...input(key.doc, key.cursor), useCache: false },
@@ -493,6 +502,7 @@ async function engineSide(
         promptTokens: timings.promptTokens,
         reusedTokens: timings.reusedTokens,
         generatedTokens: timings.generatedTokens,
+        shortened: timings.shortened === true,
       });
     }
   }
@@ -526,6 +536,7 @@ async function peerSide(url: string, root: string, places: Place[]): Promise<Key
         promptTokens,
         reusedTokens: Math.max(0, promptTokens - (timings.prompt_n ?? promptTokens)),
         generatedTokens: timings.predicted_n ?? 0,
+        shortened: false,
       });
     }
   }
@@ -565,6 +576,7 @@ function summarize(results: KeyResult[]) {
       ? 0
       : round(sum(results.map((result) => result.reusedTokens)) / prompt, 3),
     generatedTokens: stats(results.map((result) => result.generatedTokens)),
+    shortened: share(results.filter((result) => result.shortened).length, results.length),
   };
 }
 
