@@ -460,14 +460,16 @@ export class CompletionPipeline {
   ): Promise<{ prefetched?: Completion; interrupted: boolean }> {
     const pending = this.#prefetch;
     if (!pending) return { interrupted: false };
-    this.#prefetch = undefined;
     const same = pending.key.uri === key.uri && pending.key.before === key.before &&
       pending.key.after === key.after && pending.key.maxLines === key.maxLines &&
       pending.key.adapter === key.adapter;
     if (!same) {
+      this.#prefetch = undefined;
       pending.controller.abort();
       return { interrupted: true };
     }
+    // Waited for where it stands: a newer request (a key typed) still finds it, cancels it and is
+    // made quick; this one, cancelled, leaves it to whoever asks next.
     const cancelled = new Promise<undefined>((resolve) => {
       if (signal.aborted) resolve(undefined);
       signal.addEventListener("abort", () => resolve(undefined), { once: true });
@@ -478,10 +480,8 @@ export class CompletionPipeline {
     if (completion === undefined && pending.quick && !signal.aborted) {
       completion = await Promise.race([pending.quick, cancelled]);
     }
-    if (signal.aborted) {
-      pending.controller.abort();
-      throw new CancelledError();
-    }
+    if (signal.aborted) throw new CancelledError();
+    if (this.#prefetch === pending) this.#prefetch = undefined;
     if (completion?.timings.shortened) {
       // The full one goes on, unless another prefetch began meanwhile.
       if (this.#prefetch === undefined) {

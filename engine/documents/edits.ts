@@ -6,7 +6,8 @@
 /**
  * The offset just after what an edit inserted, when it inserted something and
  * removed nothing, and the insertion holds a line break or is longer than two
- * characters: Enter, an accepted suggestion, a paste. The cursor is there, and
+ * characters: Enter, an accepted suggestion, a paste (for Enter between
+ * brackets, two new lines, the end of the first). The cursor is there, and
  * the next suggestion will be asked for there. Undefined for anything else: a
  * key typed, an auto-closed pair (the cursor is inside it), a deletion, a
  * replacement. Where the insertion could sit at several places (a line break
@@ -26,5 +27,8 @@ export function insertionEnd(before: string, after: string): number | undefined 
   if (!after.startsWith(before.slice(0, start))) return undefined;
   const text = after.slice(start, start + inserted);
   if (inserted <= 2 && !/[\r\n]/.test(text)) return undefined;
-  return start + inserted;
+  // Enter between brackets: the editor adds the closing bracket's line too, and the cursor
+  // stays on the first new line, after its indentation.
+  const blank = /^(\r?\n[ \t]*)\r?\n[ \t]*$/.exec(text);
+  return start + (blank ? blank[1].length : inserted);
 }

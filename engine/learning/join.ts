@@ -42,14 +42,31 @@ export function joinOutcomes(events: Iterable<LearningEvent>, now = Date.now()):
 export class OutcomeJoin<S> {
   #keep: (event: ShownEvent) => S;
   #suggestions = new Map<string, { shownAt: number; shown: S; outcome?: Suggestion<S> }>();
+  /** The last quick suggestion shown (see `add`). */
+  #quick?: ShownEvent;
 
   constructor(keep: (event: ShownEvent) => S) {
     this.#keep = keep;
   }
 
-  /** Adds the next event of the log. */
+  /**
+   * Adds the next event of the log. A quick suggestion (`shortened`) followed
+   * by the full one at the same place leaves one of them for the user to
+   * answer: the full one when it differs (the editor shows it in the quick
+   * one's place), else the quick one, which stays on screen. The other is
+   * not a suggestion the user saw, and is left out.
+   */
   add(event: LearningEvent): void {
     if (event.kind === "shown") {
+      const quick = this.#quick;
+      this.#quick = event.shortened ? event : undefined;
+      if (
+        quick && !event.shortened && quick.path === event.path && quick.prefix === event.prefix &&
+        quick.suffix === event.suffix && !this.#suggestions.get(quick.id)?.outcome
+      ) {
+        if (quick.text === event.text) return;
+        this.#suggestions.delete(quick.id);
+      }
       const shown = this.#keep(event);
       this.#suggestions.set(event.id, { shownAt: Date.parse(event.time), shown });
       return;

@@ -485,7 +485,7 @@ async function engineSide(
     // request means the full one is still being made, which the same cursor asked again waits for.
     const landed = await engine.pipeline.complete(input(land.doc, land.cursor), never);
     if (landed.timings.shortened) {
-      await engine.pipeline.complete(input(land.doc, land.cursor), never);
+      await engine.pipeline.complete({ ...input(land.doc, land.cursor), useCache: false }, never);
     }
     for (const [index, key] of keysOf(place).entries()) {
       const result = await engine.pipeline.complete(

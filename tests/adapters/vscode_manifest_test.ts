@@ -81,3 +81,15 @@ Deno.test("the manifest declares each command the extension registers, and no ot
   );
   assert.equal(train?.title, "ast-complete: Train This Project's Adapter Now");
 });
+
+Deno.test("Escape over a suggestion runs the extension's dismiss command, and only then", () => {
+  const bindings = manifest.contributes.keybindings as {
+    command: string;
+    key: string;
+    when: string;
+  }[];
+  const escape = bindings.find((binding) => binding.command === "astComplete.dismissed");
+  assert.equal(escape?.key, "escape");
+  assert.match(escape!.when, /\binlineSuggestionVisible\b/);
+  assert.match(escape!.when, /!suggestWidgetVisible/, "Escape closes the suggest widget first");
+});

@@ -93,6 +93,10 @@ Deno.test("insertionEnd: the cursor after Enter, an accepted suggestion or a pas
     assert.equal(insertionEnd(before, after), offsetAt(after, { line, character }), after);
   }
   assert.equal(insertionEnd("a\r\nb", "a\r\n\r\nb"), 3, "Enter as \\r\\n");
+  // Enter between brackets: the cursor on the indented new line, the bracket on the next.
+  const braces = "function f() {}\n";
+  const entered = "function f() {\n  \n}\n";
+  assert.equal(insertionEnd(braces, entered), offsetAt(entered, { line: 1, character: 2 }));
   // A key typed, an auto-closed pair, a deletion, a replacement, no change: no cursor to act on.
   for (
     const after of [

@@ -59,3 +59,36 @@ Deno.test("joinOutcomes() keeps the first outcome and drops outcomes without a s
   ], NOW);
   assert.deepEqual(joined.map((entry) => [entry.shown.id, entry.outcome]), [["a", "rejected"]]);
 });
+
+Deno.test("joinOutcomes() keeps the one of a quick suggestion and its full one that was on screen", () => {
+  const at = (id: string, text: string, shortened?: true) =>
+    shownEvent({
+      id,
+      // Long enough ago that one left unanswered would count as ignored.
+      time: new Date(NOW - IGNORED_AFTER_MS).toISOString(),
+      prefix: "x = ",
+      text,
+      shortened,
+    });
+  const joined = joinOutcomes([
+    // The full one differs: the editor showed it in the quick one's place.
+    at("q1", "1", true),
+    at("f1", "compute(x)"),
+    outcome("f1"),
+    // The same text: the quick one stayed on screen.
+    at("q2", "y", true),
+    at("f2", "y"),
+    outcome("q2", { outcome: "rejected" }),
+    // Answered before its full one came: both are the user's.
+    at("q3", "z", true),
+    outcome("q3", { outcome: "rejected" }),
+    at("f3", "zz"),
+    outcome("f3", { outcome: "rejected" }),
+  ], NOW);
+  assert.deepEqual(joined.map((entry) => [entry.shown.id, entry.outcome]), [
+    ["f1", "accepted"],
+    ["q2", "rejected"],
+    ["q3", "rejected"],
+    ["f3", "rejected"],
+  ]);
+});

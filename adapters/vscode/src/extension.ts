@@ -12,6 +12,7 @@ import { sidecarCommand } from "./launch.ts";
 import { Prefetcher, type PrefetchTarget } from "./prefetch.ts";
 import {
   ACCEPTED_COMMAND,
+  DISMISSED_COMMAND,
   placeOf,
   settingsRefusal,
   SidecarInlineProvider,
@@ -153,7 +154,10 @@ export function activate(context: vscode.ExtensionContext): void {
       const here = activePlace();
       if (here?.uri !== place.uri || here.version !== place.version) return;
       if (here.line !== place.line || here.character !== place.character) return;
-      vscode.commands.executeCommand("editor.action.inlineSuggest.trigger");
+      vscode.commands.executeCommand("editor.action.inlineSuggest.trigger").then(
+        undefined,
+        (error) => output.appendLine(`Full suggestion not shown: ${error?.message ?? error}`),
+      );
     },
   });
   const provider = new SidecarInlineProvider({
@@ -182,6 +186,12 @@ export function activate(context: vscode.ExtensionContext): void {
       sendFeedback(tracker.accepted(id));
       // VS Code inserted the suggestion and moved the cursor before running this command.
       hint(() => prefetcher.accepted(cursorOf(vscode.window.activeTextEditor)));
+    }),
+    // Escape over a suggestion: it is rejected now, and a full one on its way is not shown.
+    vscode.commands.registerCommand(DISMISSED_COMMAND, async () => {
+      fullSuggestion.left();
+      sendFeedback(tracker.dismissed());
+      await vscode.commands.executeCommand("editor.action.inlineSuggest.hide");
     }),
     vscode.commands.registerCommand("astComplete.toggle", async () => {
       const config = vscode.workspace.getConfiguration("astComplete");

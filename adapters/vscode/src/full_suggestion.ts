@@ -74,11 +74,15 @@ export class FullSuggestion {
     });
   }
 
-  /** The editor asks for a suggestion at `place`: the full answer when it is ready there. */
+  /**
+   * The editor asks for a suggestion at `place`: the full answer when it is
+   * ready there, once. One held for another place stays until the editor leaves it.
+   */
   take(place: Place): FullAnswer | undefined {
     const ready = this.#ready;
+    if (!ready || !samePlace(ready.place, place)) return undefined;
     this.#ready = undefined;
-    return ready && samePlace(ready.place, place) ? ready.answer : undefined;
+    return ready.answer;
   }
 
   /**

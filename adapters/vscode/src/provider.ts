@@ -11,6 +11,9 @@ import { languageEnabled, type Settings } from "./settings.ts";
 /** The command each shown item runs after VS Code inserted it. */
 export const ACCEPTED_COMMAND = "astComplete.accepted";
 
+/** The command Escape runs while a suggestion is on screen (package.json binds it). */
+export const DISMISSED_COMMAND = "astComplete.dismissed";
+
 /** What the provider needs from the extension. */
 export interface ProviderHost {
   client(): SidecarClient | undefined;
@@ -88,7 +91,8 @@ export class SidecarInlineProvider implements vscode.InlineCompletionItemProvide
       }, token);
       const item = result.items[0];
       if (token.isCancellationRequested) return this.#none("cancelled by typing");
-      if (result.timings.shortened) {
+      // A quick answer typed through (from the cache) has its full one at the place it was made.
+      if (result.timings.shortened && !result.timings.cached) {
         host.fullSuggestion.quick(place, item && { id: result.id, text: item.text });
       }
       if (!item) return this.#none(result.filtered?.reason ?? "nothing worth suggesting here");
