@@ -7,7 +7,7 @@ import * as vscode from "vscode";
 import type { FeedbackRequest } from "../../../engine/protocol/mod.ts";
 import { failureReason, type SidecarClient } from "./client.ts";
 import { FeedbackTracker } from "./feedback.ts";
-import { FullSuggestion, type Place } from "./full_suggestion.ts";
+import { FullSuggestion, type Place, samePlace } from "./full_suggestion.ts";
 import { sidecarCommand } from "./launch.ts";
 import { Prefetcher, type PrefetchTarget } from "./prefetch.ts";
 import {
@@ -152,8 +152,7 @@ export function activate(context: vscode.ExtensionContext): void {
     },
     reshow: (place) => {
       const here = activePlace();
-      if (here?.uri !== place.uri || here.version !== place.version) return;
-      if (here.line !== place.line || here.character !== place.character) return;
+      if (!here || !samePlace(here, place)) return;
       vscode.commands.executeCommand("editor.action.inlineSuggest.trigger").then(
         undefined,
         (error) => output.appendLine(`Full suggestion not shown: ${error?.message ?? error}`),

@@ -36,7 +36,8 @@ export interface FullAnswer {
   replaces?: string;
 }
 
-function samePlace(a: Place, b: Place): boolean {
+/** Whether two places are the same cursor in the same version of a document. */
+export function samePlace(a: Place, b: Place): boolean {
   return a.uri === b.uri && a.version === b.version && a.line === b.line &&
     a.character === b.character;
 }
