@@ -279,10 +279,11 @@ export namespace CompleteRequest {
     score: number;
     /**
      * Why it was retrieved: "members" (the signatures of the project module the
-     * cursor reaches into), "definition" (signatures of names before the cursor)
-     * or "similar" (code like the cursor's surroundings).
+     * cursor reaches into), "definition" (signatures of names before the cursor),
+     * "imports" (signatures of the names the file imports from the project) or
+     * "similar" (code like the cursor's surroundings).
      */
-    kind: "members" | "definition" | "similar";
+    kind: "members" | "definition" | "imports" | "similar";
   }
   /** Result of `complete`. */
   export interface Result {

@@ -35,10 +35,11 @@ export interface ScoredChunk extends StoredChunk {
  * Why a chunk was retrieved. "members": the signatures of the project module
  * the cursor reaches into (`module.`), which the model cannot know from the
  * file; "definition": the signatures of names on the lines before the cursor;
+ * "imports": the signatures of the names the file imports from the project;
  * "similar": code that resembles the cursor's surroundings. They earn their
  * tokens differently (see `deno task bench repo`).
  */
-export type ContextKind = "members" | "definition" | "similar";
+export type ContextKind = "members" | "definition" | "imports" | "similar";
 
 /**
  * Finds project context for a query, as the completion pipeline asks for it;
@@ -48,6 +49,11 @@ export type ContextSource = (query: RetrievalQuery, excludePath: string) => Prom
 
 /** Definitions are what the cursor refers to: they rank above any search result. */
 const DEFINITION_SCORE = 1;
+/**
+ * The signatures of the names a file imports from the project rank below the
+ * definitions of what the cursor refers to and above any search result.
+ */
+const IMPORTED_SCORE = 0.5;
 /** Signatures listed from a module the cursor reaches into (`module.`). */
 const MODULE_SIGNATURES = 30;
 /** A name reached through a module or object just before the cursor. */
@@ -114,25 +120,24 @@ export class Retriever {
       }
     }
     const memberPaths = new Set(members.map((symbol) => symbol.path));
-    const byPath = new Map<string, StoredSymbol[]>();
-    for (const symbol of [...named, ...members]) {
-      if (symbol.path === excludePath) continue;
-      const list = byPath.get(symbol.path) ?? [];
-      if (!list.some((known) => known.line === symbol.line)) list.push(symbol);
-      byPath.set(symbol.path, list);
-    }
-    return [...byPath].map(([path, list]) => {
-      list.sort((a, b) => a.line - b.line);
-      return {
-        id: -1,
-        path,
-        startLine: list[0].line,
-        endLine: list.at(-1)!.line,
-        text: list.map((symbol) => symbol.signature).join("\n"),
-        score: DEFINITION_SCORE,
-        kind: memberPaths.has(path) ? "members" as const : "definition" as const,
-      };
-    });
+    const referred = signatureChunks(
+      [...named, ...members],
+      excludePath,
+      (path) =>
+        memberPaths.has(path)
+          ? { kind: "members", score: DEFINITION_SCORE }
+          : { kind: "definition", score: DEFINITION_SCORE },
+    );
+    const seen = new Set(referred.map((chunk) => chunk.path));
+    // What the file imports, where the prefix window no longer shows its import lines.
+    const importedNames = [...imported.byName.keys()];
+    const imports = signatureChunks(
+      preferImported(this.#store.symbolsNamed(importedNames), imported.byName)
+        .filter((symbol) => !seen.has(symbol.path)),
+      excludePath,
+      () => ({ kind: "imports", score: IMPORTED_SCORE }),
+    );
+    return [...referred, ...imports];
   }
 
   /**
@@ -182,4 +187,30 @@ export class Retriever {
     }
     return { files: [...files], byName };
   }
+}
+
+/** One chunk per file listing the symbols' signatures in file order, the excluded file left out. */
+function signatureChunks(
+  symbols: StoredSymbol[],
+  excludePath: string,
+  rank: (path: string) => { kind: ContextKind; score: number },
+): ScoredChunk[] {
+  const byPath = new Map<string, StoredSymbol[]>();
+  for (const symbol of symbols) {
+    if (symbol.path === excludePath) continue;
+    const list = byPath.get(symbol.path) ?? [];
+    if (!list.some((known) => known.line === symbol.line)) list.push(symbol);
+    byPath.set(symbol.path, list);
+  }
+  return [...byPath].map(([path, list]) => {
+    list.sort((a, b) => a.line - b.line);
+    return {
+      id: -1,
+      path,
+      startLine: list[0].line,
+      endLine: list.at(-1)!.line,
+      text: list.map((symbol) => symbol.signature).join("\n"),
+      ...rank(path),
+    };
+  });
 }

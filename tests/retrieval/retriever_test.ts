@@ -174,3 +174,40 @@ Deno.test("Retriever.definitions() follows the file's imports to the right names
   assert.equal((await paths("python", "app.py", "x = total(")).length, 4);
   await store.close();
 });
+
+Deno.test("Retriever.definitions() lists the signatures of what the file imports from the project", async () => {
+  const root = await Deno.makeTempDir({ prefix: "ast-complete-imports-" });
+  const files: Record<string, string> = {
+    "shop/prices.py":
+      "def total(items, tax):\n    return 0\n\n\ndef discount(rate):\n    return rate\n",
+    "shop/stock.py": "class Shelf:\n    pass\n\n\ndef restock(shelf):\n    return shelf\n",
+    "legacy/prices.py": "def total(rows):\n    return len(rows)\n",
+  };
+  for (const [path, text] of Object.entries(files)) {
+    await Deno.mkdir(join(root, path, ".."), { recursive: true });
+    await Deno.writeTextFile(join(root, path), text);
+  }
+  const { retriever, store } = await indexed(root);
+  // The import lines are far above the cursor: the prefix window no longer shows them.
+  const source = "from shop.prices import total\nfrom shop.stock import Shelf\nimport json\n\n" +
+    "x = 1\n".repeat(400) + "shelf = ";
+  const found = await (await syntax).cursorSyntax("python", source, source.length, {
+    path: "app.py",
+  });
+  const chunks = retriever.definitions({
+    code: source.split("\n").slice(-3).join("\n"),
+    linePrefix: "shelf = ",
+    imports: found!.imports.join("\n"),
+    modules: found!.modules,
+  }, "app.py");
+  assert.deepEqual(
+    chunks.map((chunk) => [chunk.path, chunk.kind, chunk.text]),
+    [
+      // Only the names imported, from the files they come from: not `discount`, not the namesake.
+      ["shop/prices.py", "imports", "def total(items, tax):"],
+      ["shop/stock.py", "imports", "class Shelf:"],
+    ],
+  );
+  assert.ok(chunks.every((chunk) => chunk.score < 1), "below what the cursor's lines refer to");
+  await store.close();
+});
