@@ -7,6 +7,9 @@
  * The single-line set is also scored by exact match of the first non-empty
  * line, exactly and ignoring surrounding whitespace, and the bare model's
  * answer is cut at its first non-empty line there, as published harnesses do.
+ * The published figures (Qwen2.5-Coder report, Table 7) come from Qwen's own
+ * harness (qwencoder-eval, hm_fim), which strips both lines before comparing:
+ * `exactMatchTrimmed` is the one to hold them against.
  */
 import { gunzipSync } from "fflate";
 import { join } from "node:path";

@@ -468,6 +468,11 @@ export interface Runs {
   without: Completion[];
 }
 
+/** The identifier a text starts with. */
+function leadingName(text: string): string {
+  return /^[A-Za-z_$][\w$]*/.exec(text)?.[0] ?? "";
+}
+
 /** Whether a completion had project context in its prompt. */
 function usedContext(result: Completion): boolean {
   return (result.context ?? []).length > 0;
@@ -487,8 +492,12 @@ export function scoreRuns(samples: RepoSample[], runs: Runs) {
     const count = results.filter(test).length;
     return { count, rate: round(count / Math.max(1, results.length)) };
   };
+  // The name the line goes on with, right: what retrieval can bring; the rest is the model's.
+  const nameRight = (result: Completion, index: number) =>
+    leadingName(result.text) === leadingName(samples[index].expected);
   const score = (results: Completion[]) => ({
     exactMatch: share(results, exact),
+    nameRight: share(results, nameRight),
     editSimilarity: stats(
       results.map((result, index) => editSimilarity(result.text, samples[index].expected)),
     ),
