@@ -53,14 +53,20 @@ def main(job_path):
     end = special["<|endoftext|>"]
 
     def encode(sample):
-        """The engine's file-alone FIM prompt, then the middle and the end token as the target."""
+        """The engine's file-alone FIM prompt, then the middle and the end token as the target.
+        The prompt's code is a target too (as in the model's own FIM training): a line's rest
+        is ~10 tokens, its windows ~500 tokens of the project's names and idioms, for the same
+        forward pass. Held-out scores read the middle alone (`middle`)."""
         # As engine/inference/prompt.ts lays it out: what is typed of the cursor's line comes
         # after <|fim_middle|>, as the start of the middle, and the target goes on from it.
         line_start = sample["prefix"].rfind("\n") + 1
         typed = tokenizer.encode(sample["prefix"][line_start:])
-        prompt = ([special["<|fim_prefix|>"]] + tokenizer.encode(sample["prefix"][:line_start]) +
-                  [special["<|fim_suffix|>"]] + tokenizer.encode(sample["suffix"]) +
+        before = tokenizer.encode(sample["prefix"][:line_start])
+        after = tokenizer.encode(sample["suffix"])
+        prompt = ([special["<|fim_prefix|>"]] + before + [special["<|fim_suffix|>"]] + after +
                   [special["<|fim_middle|>"]])
+        # The markers are never targets: the model is not to learn where a sample was cut.
+        prompt_labels = [-100] + before + [-100] + after + [-100]
         # The engine heals the last typed token (generator.ts): the prompt ends before it and the
         # model writes it again, on its own tokens. The target starts there too, so the adapter
         # learns the path the engine takes. Typed line and target are one text, tokenized
@@ -74,7 +80,8 @@ def main(job_path):
             target = tokenizer.encode(rest)
         prompt += typed[:kept]
         target = target + [end]
-        return {"input_ids": prompt + target, "labels": [-100] * len(prompt) + target}
+        return {"input_ids": prompt + target, "labels": prompt_labels + typed[:kept] + target,
+                "middle": len(target)}
 
     train = [encode(sample) for sample in read_jsonl(job["train"])
              for _ in range(max(1, round(sample.get("weight", 1))))]
@@ -104,8 +111,8 @@ def main(job_path):
         with torch.no_grad():
             for sample in heldout:
                 ids = torch.tensor([sample["input_ids"]])
-                # Logits only where they predict the target: the prompt's are never read.
-                size = sum(label != -100 for label in sample["labels"])
+                # Logits only where they predict the middle: the prompt's are never read.
+                size = sample["middle"]
                 logits = net(input_ids=ids, logits_to_keep=size + 1).logits[0, :-1]
                 targets = torch.tensor(sample["labels"][-size:])
                 content = targets != end
