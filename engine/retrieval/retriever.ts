@@ -129,7 +129,7 @@ export class Retriever {
           : { kind: "definition", score: DEFINITION_SCORE },
     );
     const seen = new Set(referred.map((chunk) => chunk.path));
-    // What the file imports, where the prefix window no longer shows its import lines.
+    // What the file imports: the prefix window often no longer shows its import lines.
     const importedNames = [...imported.byName.keys()];
     const imports = signatureChunks(
       preferImported(this.#store.symbolsNamed(importedNames), imported.byName)
