@@ -167,14 +167,21 @@ function suggestedName(linePrefix: string, shown: string): string | undefined {
 }
 
 /**
- * Whether a name the file alone suggested is seen anywhere: in the document
- * or in the project context found for it. A name seen nowhere is most often
- * made up, however sure the model was of it; the repo suite's lines that
- * selective retrieval lost to retrieval always were such names.
+ * Whether the file alone's suggestion names something seen nowhere: not in
+ * the document, not in the project context found for it. Such a name is most
+ * often made up, however sure the model was of it; the repo suite's lines
+ * that selective retrieval lost to retrieval always were such names.
  */
-function isSeen(name: string, documentText: string, packed: ScoredChunk[]): boolean {
+function isMadeUp(
+  linePrefix: string,
+  shown: string,
+  documentText: string,
+  packed: ScoredChunk[],
+): boolean {
+  const name = suggestedName(linePrefix, shown);
+  if (name === undefined) return false;
   const word = new RegExp(`(?<![\\w$])${name.replaceAll("$", "\\$")}(?![\\w$])`);
-  return word.test(documentText) || packed.some((chunk) => word.test(chunk.text));
+  return !word.test(documentText) && !packed.some((chunk) => word.test(chunk.text));
 }
 
 /** Runs completions against the generator. */
@@ -370,10 +377,12 @@ export class CompletionPipeline {
       let context: ScoredChunk[] = [];
       let generation: Generation;
       let text: string;
-      const name = suggestedName(linePrefix, aloneText);
-      const madeUp = name !== undefined && !isSeen(name, input.text, packed);
+      // The made-up check scans the document: only a sure answer that selective retrieval
+      // would keep needs it.
       if (
-        alone && (!selective || alone.shortened || (isConfident(alone, aloneText) && !madeUp))
+        alone && (!selective || alone.shortened ||
+          (isConfident(alone, aloneText) &&
+            !isMadeUp(linePrefix, aloneText, input.text, packed)))
       ) {
         generation = alone;
         text = aloneText;
