@@ -72,7 +72,7 @@ const MIN_TRAIN_SAMPLES = 16;
 /** The adapter's modules: attention, as the design card's rank-8 adapter. */
 const TARGET_MODULES = ["q_proj", "k_proj", "v_proj", "o_proj"];
 /** The split and the sampling are the same on every run. */
-const SEED = 1;
+export const SEED = 1;
 /** Progress is told at most this often; starts, pauses and ends at once. */
 const PROGRESS_EVERY_MS = 5_000;
 /** Accepted completions since the last training that make it worth training again. */

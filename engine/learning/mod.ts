@@ -55,6 +55,7 @@ export {
   type Material,
   materialOf,
   retrainReason,
+  SEED as ADAPTER_SEED,
   type TrainingOutcome,
 } from "./adapter_training.ts";
 export { pythonEnv, setUpPythonEnv } from "./python_env.ts";

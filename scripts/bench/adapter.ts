@@ -11,7 +11,13 @@ import { join } from "node:path";
 import { defaultCacheDir } from "../../engine/config/mod.ts";
 import { languageOf } from "../../engine/documents/mod.ts";
 import { createEngine } from "../../engine/engine.ts";
-import { fileSamples, type FimSample, isHeldOut, pairedCounts } from "../../engine/learning/mod.ts";
+import {
+  ADAPTER_SEED,
+  fileSamples,
+  type FimSample,
+  isHeldOut,
+  pairedCounts,
+} from "../../engine/learning/mod.ts";
 import { readProjectFiles } from "../../engine/indexer/mod.ts";
 import type { Logger } from "../../engine/log/mod.ts";
 import { type Completion, heldOutLineInput } from "../../engine/pipeline.ts";
@@ -97,7 +103,7 @@ export async function adapterSuite(
       const sampling = { ...config.learning.adapter, seed: EVAL_SEED, perFile: EVAL_PER_FILE };
       const files = await readProjectFiles(root, (path) => languageOf(path) === project.language);
       const heldOut = files.filter((file) =>
-        isHeldOut(file.path, { ...sampling, seed: 1 }) &&
+        isHeldOut(file.path, { ...sampling, seed: ADAPTER_SEED }) &&
         inSources(project, file.path)
       );
       const candidates = heldOut.flatMap((file) =>
