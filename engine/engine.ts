@@ -211,7 +211,10 @@ export function createEngine(
   }, (model) => resolved = model);
   const syntax = SyntaxService.create();
   syntax.catch((error) => log.warn(`Tree-sitter unavailable: ${error.message}`));
-  const pipeline = new CompletionPipeline(config, models, log, syntax);
+  const pipeline = new CompletionPipeline(config, models, log, {
+    syntax,
+    retrieveBelowLogprob: () => resolved?.retrieveBelowLogprob,
+  });
   const adapters = createAdapters(config, log, models, () => resolved, pipeline);
   const projects = createProjects(config, log, {
     syntax,

@@ -117,10 +117,12 @@ export function heldOutLineInput(
 
 /**
  * The model is sure enough of its completion from the file alone when its
- * least likely token had at least this log-probability. `deno task bench repo`
- * (0.5B, 100 samples each) scored thresholds from -0.25 to -4: -1 was best on
- * both projects it was chosen on, 22 and 27 exact matches on trpc-server and
- * rich, against 22 and 23 with retrieval always and 20 and 26 without.
+ * least likely token had at least this log-probability, unless models.lock
+ * pins another for the model (see LockedModel.retrieveBelowLogprob). `deno
+ * task bench repo` (0.5B, 100 samples each) scored thresholds from -0.25 to
+ * -4: -1 was best on both projects it was chosen on, 22 and 27 exact matches
+ * on trpc-server and rich, against 22 and 23 with retrieval always and 20 and
+ * 26 without.
  */
 const RETRIEVE_BELOW_LOGPROB = -1;
 
@@ -150,9 +152,9 @@ interface LineContext {
 }
 
 /** Whether a completion made without project context can stand without it. */
-function isConfident(generation: Generation, shown: string): boolean {
+function isConfident(generation: Generation, shown: string, retrieveBelow: number): boolean {
   return shown.trim() !== "" && generation.logprobs !== undefined &&
-    generation.logprobs.min >= RETRIEVE_BELOW_LOGPROB;
+    generation.logprobs.min >= retrieveBelow;
 }
 
 /**
@@ -190,6 +192,7 @@ export class CompletionPipeline {
   #models: ModelHost;
   #log: Logger;
   #syntax?: Promise<SyntaxService>;
+  #retrieveBelowLogprob: () => number | undefined;
   /** Per document, the request being answered: a newer request for the document cancels it. */
   #inFlight = new Map<string, AbortController>();
   #cache = new CompletionCache();
@@ -208,12 +211,30 @@ export class CompletionPipeline {
     done: Promise<Completion | undefined>;
   };
 
-  /** @param syntax Tree-sitter, when available: its failure only costs the syntax context. */
-  constructor(config: Config, models: ModelHost, log: Logger, syntax?: Promise<SyntaxService>) {
+  /**
+   * @param options.syntax Tree-sitter, when available: its failure only costs the syntax context.
+   * @param options.retrieveBelowLogprob The loaded model's own selective-retrieval threshold,
+   *   when it has one (see RETRIEVE_BELOW_LOGPROB).
+   */
+  constructor(
+    config: Config,
+    models: ModelHost,
+    log: Logger,
+    options: {
+      syntax?: Promise<SyntaxService>;
+      retrieveBelowLogprob?: () => number | undefined;
+    } = {},
+  ) {
     this.#config = config;
     this.#models = models;
     this.#log = log;
-    this.#syntax = syntax;
+    this.#syntax = options.syntax;
+    this.#retrieveBelowLogprob = options.retrieveBelowLogprob ?? (() => undefined);
+  }
+
+  /** The log-probability below which selective retrieval adds project context, for the loaded model. */
+  get retrieveBelowLogprob(): number {
+    return this.#retrieveBelowLogprob() ?? RETRIEVE_BELOW_LOGPROB;
   }
 
   /**
@@ -363,13 +384,14 @@ export class CompletionPipeline {
       // unsure without it (see RETRIEVE_BELOW_LOGPROB), or at once when the cursor reaches into
       // a project module, whose members the file does not show: there a sure answer is most
       // often a made-up name.
+      const retrieveBelow = this.retrieveBelowLogprob;
       const selective = packed.length > 0 && input.retrieval !== "always" &&
         !packed.some((chunk) => chunk.kind === "members");
       // The budget is for the first pass: a shortened one has no room for the context, and
       // stands; once the file alone fit, a context pass must not be cut back to less than it.
       const alone = packed.length === 0 || selective
         ? await generate([], {
-          stopBelowLogprob: selective ? RETRIEVE_BELOW_LOGPROB : undefined,
+          stopBelowLogprob: selective ? retrieveBelow : undefined,
           maxPromptMs: input.promptBudgetMs,
         })
         : undefined;
@@ -381,7 +403,7 @@ export class CompletionPipeline {
       // would keep needs it.
       if (
         alone && (!selective || alone.shortened ||
-          (isConfident(alone, aloneText) &&
+          (isConfident(alone, aloneText, retrieveBelow) &&
             !isMadeUp(linePrefix, aloneText, input.text, packed)))
       ) {
         generation = alone;

@@ -66,6 +66,13 @@ export interface LockedModel {
    * `models pull` before the tests must not download.
    */
   pull?: "default" | "on-request";
+  /**
+   * For a generator: selective retrieval adds project context when the least likely token
+   * of its completion from the file alone fell below this log-probability, as `deno task
+   * bench repo` chose it for this model; the pipeline's own when absent. A larger model
+   * uses context better, so it is worth asking for sooner.
+   */
+  retrieveBelowLogprob?: number;
   /** What the file really is, read from its metadata when it was pinned. */
   found: string;
   /** Where to get it, tried in order. */
@@ -101,7 +108,9 @@ export async function readModelsLock(path: string): Promise<ModelsLock> {
       /^[0-9a-f]{64}$/.test(model.sha256) && Number.isInteger(model.size) &&
       Array.isArray(model.sources) && model.sources.length > 0 &&
       model.sources.every(wholeSource) &&
-      (model.pull === undefined || model.pull === "default" || model.pull === "on-request");
+      (model.pull === undefined || model.pull === "default" || model.pull === "on-request") &&
+      (model.retrieveBelowLogprob === undefined ||
+        typeof model.retrieveBelowLogprob === "number" && model.retrieveBelowLogprob <= 0);
     if (!valid) {
       throw new Error(
         `Invalid models lock ${path}: entry ${JSON.stringify(model.name)} is incomplete`,

@@ -28,6 +28,8 @@ export {
 export interface ResolvedModel {
   name: string;
   path: string;
+  /** The pin's selective-retrieval threshold (see LockedModel.retrieveBelowLogprob). */
+  retrieveBelowLogprob?: number;
 }
 
 /**
@@ -60,7 +62,13 @@ export async function resolveModel(
       `Model ${check.state}: ${check.path} ${check.detail}; fetch it again with \`deno task models pull ${name}\``,
     );
   }
-  return { name, path: check.path };
+  return {
+    name,
+    path: check.path,
+    ...(model.retrieveBelowLogprob === undefined
+      ? {}
+      : { retrieveBelowLogprob: model.retrieveBelowLogprob }),
+  };
 }
 
 /**

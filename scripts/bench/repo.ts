@@ -375,6 +375,7 @@ export async function repo(
   });
   const reports: Record<string, unknown> = {};
   let model = "";
+  let retrieveBelowLogprob = 0;
   try {
     const prepared: Prepared[] = [];
     for (const target of targets) {
@@ -390,6 +391,7 @@ export async function repo(
     }
     engine.models.start();
     model = (await engine.models.ready(new AbortController().signal, 120_000)).modelName;
+    retrieveBelowLogprob = engine.pipeline.retrieveBelowLogprob;
     for (const entry of prepared) {
       const { target, project, indexMs, samples, candidates } = entry;
       reports[target.name] = {
@@ -408,7 +410,7 @@ export async function repo(
     await engine.close();
     await Deno.remove(config.cacheDir, { recursive: true });
   }
-  return { model, projects: reports };
+  return { model, retrieveBelowLogprob, projects: reports };
 }
 
 /**

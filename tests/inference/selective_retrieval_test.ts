@@ -20,8 +20,11 @@ interface Script {
   withContext: string;
 }
 
-/** A pipeline whose model answers by `script`; `calls` records each generation's request. */
-function scripted(script: Script) {
+/**
+ * A pipeline whose model answers by `script`, with the model's pinned threshold
+ * when given; `calls` records each generation's request.
+ */
+function scripted(script: Script, retrieveBelowLogprob?: number) {
   const calls: GenerationRequest[] = [];
   const generator = {
     format: "fim" as const,
@@ -45,7 +48,9 @@ function scripted(script: Script) {
     },
   };
   const models = { ready: () => Promise.resolve(generator) } as unknown as ModelHost;
-  const pipeline = new CompletionPipeline(loadConfig(), models, createLogger("test", "error"));
+  const pipeline = new CompletionPipeline(loadConfig(), models, createLogger("test", "error"), {
+    retrieveBelowLogprob: () => retrieveBelowLogprob,
+  });
   return { pipeline, calls };
 }
 
@@ -128,4 +133,17 @@ Deno.test("a sure answer naming something seen nowhere, in the file or the conte
   const joined = scripted({ alone: { text: "price(cart)", min: -0.2 }, withContext: "total" });
   assert.equal((await joined.pipeline.complete(typed, never)).text, "total");
   assert.equal(joined.calls.length, 2);
+});
+
+Deno.test("a model's pinned threshold decides when the context is asked for", async () => {
+  const script = { alone: { text: "total_price(cart, 0.2)", min: -0.3 }, withContext: "total" };
+  // Sure enough for the pipeline's own threshold, not for a model pinned to want context sooner.
+  const pinned = scripted(script, -0.25);
+  assert.equal(pinned.pipeline.retrieveBelowLogprob, -0.25);
+  assert.equal((await pinned.pipeline.complete(input, never)).text, "total");
+  assert.equal(pinned.calls[0].stopBelowLogprob, -0.25);
+  assert.equal(pinned.calls.length, 2);
+  const unpinned = scripted(script);
+  assert.equal((await unpinned.pipeline.complete(input, never)).text, "total_price(cart, 0.2)");
+  assert.equal(unpinned.calls.length, 1);
 });

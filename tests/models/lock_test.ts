@@ -53,6 +53,17 @@ Deno.test("readModelsLock() refuses a lock with an incomplete entry", async () =
     JSON.stringify({ version: 1, models: [{ ...whole, pull: "sometimes" }] }),
   );
   await assert.rejects(readModelsLock(path), /is incomplete/, "an unknown pull value");
+  for (const retrieveBelowLogprob of [0.5, "-1"]) {
+    await Deno.writeTextFile(
+      path,
+      JSON.stringify({ version: 1, models: [{ ...whole, retrieveBelowLogprob }] }),
+    );
+    await assert.rejects(
+      readModelsLock(path),
+      /is incomplete/,
+      `a selective-retrieval threshold of ${JSON.stringify(retrieveBelowLogprob)}`,
+    );
+  }
   await Deno.writeTextFile(
     path,
     JSON.stringify({

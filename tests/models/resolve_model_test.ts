@@ -13,8 +13,14 @@ import { tinyLlamaGguf } from "../_helpers/gguf_writer.ts";
 
 const MODEL = tinyLlamaGguf({ fim: true });
 
-/** A cache holding `bytes` as the model "tiny", pinned to MODEL, and its lock file. */
-async function pinnedCache(bytes: Uint8Array): Promise<{ cacheDir: string; lock: string }> {
+/**
+ * A cache holding `bytes` as the model "tiny", pinned to MODEL with `pin`'s
+ * fields added, and its lock file.
+ */
+async function pinnedCache(
+  bytes: Uint8Array,
+  pin: Record<string, unknown> = {},
+): Promise<{ cacheDir: string; lock: string }> {
   const cacheDir = await Deno.makeTempDir({ prefix: "ast-complete-resolve-" });
   await Deno.mkdir(join(cacheDir, "models"));
   await Deno.writeFile(join(cacheDir, "models", "tiny.gguf"), bytes);
@@ -31,6 +37,7 @@ async function pinnedCache(bytes: Uint8Array): Promise<{ cacheDir: string; lock:
         size: MODEL.length,
         found: "a tiny test model",
         sources: [{ kind: "url", url: "http://127.0.0.1:9/tiny.gguf" }],
+        ...pin,
       }],
     }),
   );
@@ -58,6 +65,11 @@ Deno.test("resolveModel() accepts a whole pinned model", async () => {
     name: "tiny",
     path: join(cacheDir, "models", "tiny.gguf"),
   });
+});
+
+Deno.test("resolveModel() carries the pin's selective-retrieval threshold to the pipeline", async () => {
+  const { cacheDir, lock } = await pinnedCache(MODEL, { retrieveBelowLogprob: -0.5 });
+  assert.equal((await resolveModel(cacheDir, lock, "tiny")).retrieveBelowLogprob, -0.5);
 });
 
 Deno.test("resolveModel() refuses a --model path that is not a GGUF model, naming it", async () => {
