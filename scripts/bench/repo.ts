@@ -561,18 +561,43 @@ export function scoreRuns(samples: RepoSample[], runs: Runs) {
     definitionsOnlyRatio: ratio(definitionsOnly),
     // What selective retrieval would score at other thresholds: the file alone's completion
     // where its lowest token log-probability reached the threshold and the cursor did not
-    // reach into a project module, the always arm's elsewhere.
+    // reach into a project module, the always arm's elsewhere. `surerExactMatch`: where the
+    // file alone was unsure, whichever of the two answers the model was surer of on average
+    // (a second pass that the context may lose to).
     thresholds: THRESHOLDS.map((threshold) => {
-      const chosen = runs.without.map((alone, index) =>
+      const sure = runs.without.map((alone, index) =>
         alone.text.trim() !== "" && (alone.logprobs?.min ?? -Infinity) >= threshold &&
-          !(runs.always[index].context ?? []).some((chunk) => chunk.kind === "members")
-          ? alone
-          : runs.always[index]
+        !(runs.always[index].context ?? []).some((chunk) => chunk.kind === "members")
       );
+      const chosen = runs.without.map((alone, index) => sure[index] ? alone : runs.always[index]);
+      const surer = runs.without.map((alone, index) => {
+        const withContext = runs.always[index];
+        return sure[index] || withContext.text.trim() === "" ||
+            alone.text.trim() !== "" &&
+              (alone.logprobs?.mean ?? -Infinity) > (withContext.logprobs?.mean ?? -Infinity)
+          ? alone
+          : withContext;
+      });
       return {
         threshold,
         exactMatch: share(chosen, exact),
         contextUsed: share(chosen, (_, index) => chosen[index] === runs.always[index]),
+        surerExactMatch: share(surer, exact),
+      };
+    }),
+    // Each sample's outcome per arm, to study other rules without running the model again.
+    perSample: samples.map((_, index) => {
+      const arm = (result: Completion) => ({
+        exact: exact(result, index),
+        ...(result.logprobs
+          ? { min: round(result.logprobs.min), mean: round(result.logprobs.mean) }
+          : {}),
+      });
+      return {
+        with: arm(runs.with[index]),
+        always: { ...arm(runs.always[index]), hit: hit(runs.always[index], index) },
+        definitions: arm(runs.definitions[index]),
+        without: arm(runs.without[index]),
       };
     }),
     failures: {

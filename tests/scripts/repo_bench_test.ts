@@ -258,7 +258,11 @@ Deno.test("Scores side by side: exact match and its ratio, trivial rate, context
   const samples = ["makeThing(1);", "makeOther(2);", "makeMore(3);"].map(sample);
   const scores = scoreRuns(samples, {
     with: [completion("makeThing(1);", ["b.ts"]), completion("("), completion("makeMore(3);")],
-    always: [completion("makeThing(1);", ["b.ts"]), completion("(", ["b.ts"]), completion("x")],
+    always: [
+      completion("makeThing(1);", ["b.ts"]),
+      completion("(", ["b.ts"]),
+      completion("x", [], -2),
+    ],
     definitions: [completion("makeThing(1);"), completion("makeOther(2);"), completion("x")],
     without: [
       completion("makeThing(1);"),
@@ -281,6 +285,20 @@ Deno.test("Scores side by side: exact match and its ratio, trivial rate, context
     ) => [exactMatch.count, contextUsed.count]),
     [[1, 2], [2, 1], [3, 0]],
   );
+  // Where the file alone was unsure, the surer answer: at -0.5 the third sample's own
+  // (mean -0.35 against the context's -1), the second's with context (-1 against -0.05).
+  assert.deepEqual(
+    scores.thresholds.filter(({ threshold }) => threshold === -0.5).map((entry) =>
+      entry.surerExactMatch.count
+    ),
+    [2],
+  );
+  assert.deepEqual(scores.perSample[2], {
+    with: { exact: true, min: -0.1, mean: -0.05 },
+    always: { exact: false, min: -2, mean: -1, hit: false },
+    definitions: { exact: false, min: -0.1, mean: -0.05 },
+    without: { exact: true, min: -0.7, mean: -0.35 },
+  });
   assert.deepEqual(scores.definitionsOnly.exactMatch, { count: 2, rate: 0.667 });
   assert.equal(scores.definitionsOnlyRatio, 0.667);
   assert.deepEqual(scores.withRetrieval.emptyOrTrivial, { count: 1, rate: 0.333 });
