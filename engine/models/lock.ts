@@ -70,7 +70,8 @@ export interface LockedModel {
    * For a generator: selective retrieval adds project context when the least likely token
    * of its completion from the file alone fell below this log-probability, as `deno task
    * bench repo` chose it for this model; the pipeline's own when absent. A larger model
-   * uses context better, so it is worth asking for sooner.
+   * uses context better, so it is worth asking for sooner: the 1.5B's -0.5 scored 5 exact
+   * lines more than -1 over the repo suite's four projects (300 samples).
    */
   retrieveBelowLogprob?: number;
   /** What the file really is, read from its metadata when it was pinned. */
