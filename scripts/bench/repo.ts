@@ -375,7 +375,6 @@ export async function repo(
   });
   const reports: Record<string, unknown> = {};
   let model = "";
-  let retrieveBelowLogprob = 0;
   try {
     const prepared: Prepared[] = [];
     for (const target of targets) {
@@ -391,7 +390,6 @@ export async function repo(
     }
     engine.models.start();
     model = (await engine.models.ready(new AbortController().signal, 120_000)).modelName;
-    retrieveBelowLogprob = engine.pipeline.retrieveBelowLogprob;
     for (const entry of prepared) {
       const { target, project, indexMs, samples, candidates } = entry;
       reports[target.name] = {
@@ -410,7 +408,8 @@ export async function repo(
     await engine.close();
     await Deno.remove(config.cacheDir, { recursive: true });
   }
-  return { model, retrieveBelowLogprob, projects: reports };
+  // The loaded model's threshold: read once the runs are done, as the pipeline used it.
+  return { model, retrieveBelowLogprob: engine.pipeline.retrieveBelowLogprob, projects: reports };
 }
 
 /**
