@@ -32,6 +32,7 @@ Deno.test({
     const base = await Deno.makeTempDir({ prefix: "ace2e-" });
     const workspace = join(base, "ws");
     await run("cp", ["-r", join(ROOT, "tests", "fixtures", "shop"), workspace]);
+    await run("cp", ["-rT", join(ROOT, "tests", "fixtures", "e2e"), workspace]);
     const userData = join(base, "ud");
     const extensions = join(base, "ext");
     await Deno.mkdir(join(userData, "User"), { recursive: true });
@@ -65,7 +66,8 @@ Deno.test({
       XDG_RUNTIME_DIR: join(base, "run"),
       TMPDIR: join(base, "tmp"),
       AST_COMPLETE_CACHE_DIR: cacheDir,
-      // Every first suggestion at a place is the quick one, whatever this host's speed.
+      // A first suggestion where the prompt is not evaluated yet is the quick one, whatever this
+      // host's speed.
       AST_COMPLETE_FIRST_SUGGESTION_MS: "1",
       NO_COLOR: "1",
     };
