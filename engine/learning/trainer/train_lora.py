@@ -49,13 +49,11 @@ def main(job_path):
     model.hf_quantizer, model.is_quantized = None, False
     special = {name: tokenizer.convert_tokens_to_ids(name)
                for name in ("<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>", "<|endoftext|>")}
-    # A FIM middle that stops inside a line ends with <|endoftext|> (the Instruct model's
-    # eos_token is the chat's <|im_end|>).
+    # A FIM middle ends with <|endoftext|> (the Instruct model's eos_token is the chat's <|im_end|>).
     end = special["<|endoftext|>"]
 
     def encode(sample):
-        """The engine's file-alone FIM prompt, then the middle as the target: with the line break
-        when it ends its line, else with the end token.
+        """The engine's file-alone FIM prompt, then the middle and the end token as the target.
         The prompt's code is a target too (as in the model's own FIM training): a line's rest
         is ~10 tokens, its windows ~500 tokens of the project's names and idioms, for the same
         forward pass. Held-out scores read the middle alone (`middle`)."""
@@ -73,23 +71,15 @@ def main(job_path):
         # model writes it again, on its own tokens. The target starts there too, so the adapter
         # learns the path the engine takes. Typed line and target are one text, tokenized
         # together as the model would write it, where the prompt's typed tokens begin it.
-        # A middle that ends its line is written as the model writes a line that goes on: the
-        # line break is in its last token (`;\n`, `)\n`: one token each), where the engine cuts.
-        # Ended by the end token instead, the target is one the model never writes: on 60 of
-        # trpc-server's held-out lines the base model's greedy completion got 16 exactly right, its
-        # teacher-forced argmax 2 against that target and 15 against this one: the held-out
-        # measures, and what an adapter learned, were mostly about endings.
-        line_ends = sample["suffix"] == "" or sample["suffix"].startswith(("\n", "\r\n"))
-        written = sample["prefix"][line_start:] + sample["middle"] + ("\n" if line_ends else "")
         kept = max(len(typed) - 1, 0)
-        whole = tokenizer.encode(written)
+        whole = tokenizer.encode(sample["prefix"][line_start:] + sample["middle"])
         if whole[:kept] == typed[:kept]:
             target = whole[kept:]
         else:
-            target = tokenizer.encode(written[len(tokenizer.decode(typed[:kept])):])
+            rest = (sample["prefix"][line_start:] + sample["middle"])[len(tokenizer.decode(typed[:kept])):]
+            target = tokenizer.encode(rest)
         prompt += typed[:kept]
-        if not line_ends:
-            target = target + [end]
+        target = target + [end]
         return {"input_ids": prompt + target, "labels": prompt_labels + typed[:kept] + target,
                 "middle": len(target)}
 
@@ -112,10 +102,10 @@ def main(job_path):
         }
 
     def heldout_scores(net):
-        """On the held-out middles' own tokens, the line break that ends them included (not
-        the end token, which single-line completion never reaches): the mean negative
-        log-likelihood per token, and the share of middles whose every token is the model's
-        most likely one, which is what greedy completion writes: the exact match of the middle."""
+        """On the held-out middles' own tokens (not the end token, which single-line
+        completion never reaches): the mean negative log-likelihood per token, and the
+        share of middles whose every token is the model's most likely one, which is
+        what greedy completion writes: the exact match of the middle."""
         net.eval()
         total, count, exact = 0.0, 0, 0
         with torch.no_grad():
